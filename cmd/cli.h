@@ -1,0 +1,97 @@
+#ifndef MVC_CLI_H
+#define MVC_CLI_H
+/* Shared by the cmd/ files: option tables, errors, output helpers. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <jansson.h>
+#include "mvc.h"
+
+/* Exit codes (mvc(1)): */
+#define EXIT_OK 0
+#define EXIT_NO 1       /* a difference, a failed check, a refused update */
+#define EXIT_ERR 2      /* an error */
+#define EXIT_USAGE 129  /* bad command line */
+
+typedef enum opt_type {
+	OPT_FLAG,    /* int: set to 1 (--no-X sets 0) */
+	OPT_STRING,  /* const char * */
+	OPT_LIST,    /* struct opt_list, repeatable */
+	OPT_UINT     /* unsigned long */
+} opt_type;
+
+struct opt_list {
+	const char **items;
+	size_t count;
+};
+
+struct opt {
+	const char *lng;
+	char shrt;
+	opt_type type;
+	void *dest;
+	const char *arg;     /* name of the argument in help, e.g. "<msg>" */
+	const char *help;
+	const char *complete; /* completion hint: "rev", "file", "dir", "branch" */
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+struct cmd_usage {
+	const char *name;
+	const char *const *synopsis;  /* lines after "mvc <name> " */
+	const struct opt *opts;       /* terminated by an entry with lng NULL */
+	const char *args;             /* completion of positionals: "rev", "file", ... */
+};
+
+/*
+ * Parse options in place: on return argv[0..*nargs) are the positional
+ * arguments.  --help prints usage and exits 0; a usage error prints a
+ * message and the usage, and exits 129.
+ */
+void opt_parse(const struct cmd_usage *u, int *argc, char **argv);
+void opt_usage(FILE *f, const struct cmd_usage *u);
+int usage_error(const struct cmd_usage *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print "mvc: <message>" for the last libmvc error; return the exit code. */
+int fail(int code);
+/* Print "mvc: <message>" and return EXIT_ERR. */
+int die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Open the repository around the current directory, or print why not. */
+int open_repo(mvc_repo **out);
+
+/* Format bytes as "1.5 MiB". */
+const char *human_size(char *buf, size_t n, uint64_t bytes);
+/* Print a JSON value and a newline on stdout; consumes the reference. */
+int json_print(json_t *v);
+/* "2026-11-30T12:00:00+01:00" */
+void fmt_time(char *buf, size_t n, int64_t t, int tz_minutes);
+/* Shape as "[3, 4]" or "[]" for a scalar. */
+void fmt_shape(char *buf, size_t n, const mvc_tensor *t);
+json_t *json_shape(const mvc_tensor *t);
+
+/* Versions for log and show (cmd/output.c). */
+void decoration(char *buf, size_t n, char **refs, size_t count);
+json_t *version_json(mvc_repo *repo, mvc_version *v);
+void print_version_header(mvc_repo *repo, mvc_version *v);
+
+/* The command table (cmd/mvc.c) and the usage of each command. */
+extern const struct cmd commands[];
+extern const struct cmd_usage *const usages[];
+const struct cmd_usage *find_usage(const char *name);
+
+#define DECLARE_CMD(x) int cmd_##x(int argc, char **argv); extern const struct cmd_usage usage_##x
+DECLARE_CMD(init);
+DECLARE_CMD(commit);
+DECLARE_CMD(checkout);
+DECLARE_CMD(log);
+DECLARE_CMD(show);
+DECLARE_CMD(status);
+DECLARE_CMD(help);
+
+#endif

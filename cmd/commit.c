@@ -1,0 +1,112 @@
+/* mvc commit: record a new version of model files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *message, *message_file;
+static struct opt_list meta;
+static int allow_empty, rehash, quiet, json;
+static const char *const syn[] = {
+	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [<file>...]", NULL };
+static const struct opt opts[] = {
+	{ "message", 'm', OPT_STRING, &message, "<msg>", "the version's message" },
+	{ "file", 'F', OPT_STRING, &message_file, "<file>", "read the message from a file ('-': stdin)", "file" },
+	{ "meta", 0, OPT_LIST, &meta, "<key>=<value>", "record metadata (repeatable), e.g. num-examples=120000" },
+	{ "allow-empty", 0, OPT_FLAG, &allow_empty, NULL, "commit even if nothing changed" },
+	{ "rehash", 0, OPT_FLAG, &rehash, NULL, "hash every file even if its size and mtime match" },
+	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
+	{ "json", 0, OPT_FLAG, &json, NULL, "print the new version as JSON" },
+	{ NULL }
+};
+const struct cmd_usage usage_commit = { "commit", syn, opts, "file" };
+
+static char *slurp(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+			if (!nb || cap > (16u << 20)) {
+				free(nb ? nb : buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	if (buf)
+		buf[len] = '\0';
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+int cmd_commit(int argc, char **argv)
+{
+	mvc_commit_options o = MVC_COMMIT_OPTIONS_INIT;
+	mvc_commit_stats st;
+	mvc_repo *repo = NULL;
+	char **paths = NULL, *msgbuf = NULL, hex[MVC_OID_HEXSZ + 1];
+	mvc_oid id;
+	int error, rc = EXIT_ERR;
+
+	opt_parse(&usage_commit, &argc, argv);
+	if (message && message_file)
+		return usage_error(&usage_commit, "-m and -F cannot be used together");
+	if (!message && !message_file)
+		return usage_error(&usage_commit, "a version needs a message: use -m <msg> or -F <file>");
+	if (message_file && !(message = msgbuf = slurp(message_file)))
+		return die_msg("cannot read the message from '%s'", message_file);
+	if ((rc = open_repo(&repo)) != 0)
+		goto done;
+	rc = EXIT_ERR;
+	if (!(paths = calloc((size_t)argc + 1, sizeof(char *))))
+		goto done;
+	for (int i = 0; i < argc; i++)
+		if ((error = mvc_repo_relpath(&paths[i], repo, argv[i])) < 0) {
+			rc = fail(error);
+			goto done;
+		}
+	o.message = message;
+	o.meta = meta.items;
+	o.nmeta = meta.count;
+	o.allow_empty = allow_empty;
+	o.rehash = rehash;
+	if ((error = mvc_commit(&id, &st, repo, (const char *const *)paths, (size_t)argc, &o)) < 0) {
+		rc = fail(error);
+		goto done;
+	}
+	mvc_oid_fmt(hex, &id);
+	if (json) {
+		rc = json_print(json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "schema", 1, "id", hex, "files", (json_int_t)st.files,
+		    "tensors", (json_int_t)st.tensors, "chunks", (json_int_t)st.chunks,
+		    "chunks_written", (json_int_t)st.chunks_written,
+		    "bytes_raw", (json_int_t)st.bytes_raw, "bytes_stored", (json_int_t)st.bytes_stored));
+	} else {
+		char a[32], b[32];
+
+		if (!quiet)
+			printf("[%.12s] %zu file%s, %zu tensors, %llu/%llu chunks stored "
+			       "(%s new of %s)\n", hex, st.files, st.files == 1 ? "" : "s", st.tensors,
+			    (unsigned long long)st.chunks_written, (unsigned long long)st.chunks,
+			    human_size(a, sizeof(a), st.bytes_stored), human_size(b, sizeof(b), st.bytes_raw));
+		rc = EXIT_OK;
+	}
+done:
+	for (int i = 0; paths && i < argc; i++)
+		free(paths[i]);
+	free(paths);
+	free(msgbuf);
+	free(meta.items);
+	mvc_repo_free(repo);
+	return rc;
+}

@@ -1,0 +1,136 @@
+/* mvc: the command table and the entry point. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+const struct cmd commands[] = {
+	{ "init", cmd_init, "create a model repository" },
+	{ "commit", cmd_commit, "record a new version of model files" },
+	{ "status", cmd_status, "show which model files changed" },
+	{ "log", cmd_log, "list versions, newest first" },
+	{ "show", cmd_show, "describe one version: files, tensors, metadata" },
+	{ "checkout", cmd_checkout, "write the files of a version" },
+	{ "help", cmd_help, "show help for mvc or a command" },
+	{ NULL, NULL, NULL }
+};
+
+const struct cmd_usage *const usages[] = {
+	&usage_init, &usage_commit, &usage_status, &usage_log, &usage_show,
+	&usage_checkout, &usage_help, NULL
+};
+
+const struct cmd_usage *find_usage(const char *name)
+{
+	for (size_t i = 0; usages[i]; i++)
+		if (!strcmp(usages[i]->name, name))
+			return usages[i];
+	return NULL;
+}
+
+static void main_usage(FILE *f)
+{
+	fprintf(f, "usage: mvc [-C <path>] [--version] [--help] <command> [<args>]\n\n"
+	           "Version control for machine-learning model weights.\n\ncommands:\n");
+	for (const struct cmd *c = commands; c->name; c++)
+		fprintf(f, "   %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\n'mvc help <command>' or 'mvc <command> --help' describes a command;\n"
+	           "man mvc-<command> has the details.\n");
+}
+
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof(cur));
+	}
+	return prev[lb];
+}
+
+/* Help for `mvc help` and `mvc help <command>`. */
+static int help_main(int argc, char **argv);
+
+static const char *const help_syn[] = { "[<command>]", NULL };
+static const struct opt help_opts[] = { { NULL } };
+const struct cmd_usage usage_help = { "help", help_syn, help_opts, "command" };
+
+int cmd_help(int argc, char **argv)
+{
+	return help_main(argc, argv);
+}
+
+static int help_main(int argc, char **argv)
+{
+	const struct cmd_usage *u;
+
+	opt_parse(&usage_help, &argc, argv);
+	if (argc == 0) {
+		main_usage(stdout);
+		return EXIT_OK;
+	}
+	if (!(u = find_usage(argv[0])))
+		return usage_error(&usage_help, "'%s' is not an mvc command", argv[0]);
+	opt_usage(stdout, u);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--version")) {
+			printf("mvc %s\n", mvc_version_string());
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			main_usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "-C") && i + 1 < argc) {
+			if (chdir(argv[i + 1]) < 0) {
+				perror("mvc: -C");
+				return EXIT_ERR;
+			}
+			i += 2;
+		} else {
+			fprintf(stderr, "mvc: unknown option '%s'\n", argv[i]);
+			main_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (const struct cmd *c = commands; c->name; c++)
+		if (!strcmp(c->name, argv[i]))
+			return c->fn(argc - i, argv + i);
+	fprintf(stderr, "mvc: '%s' is not an mvc command. See 'mvc --help'.\n", argv[i]);
+	{
+		const struct cmd *best = NULL;
+		size_t bd = 3;
+
+		for (const struct cmd *c = commands; c->name; c++) {
+			size_t d = distance(argv[i], c->name);
+
+			if (d < bd) {
+				bd = d;
+				best = c;
+			}
+		}
+		if (best)
+			fprintf(stderr, "\nThe most similar command is\n\t%s\n", best->name);
+	}
+	return EXIT_USAGE;
+}

@@ -1,0 +1,103 @@
+/* Output shared by log and show. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+void decoration(char *buf, size_t n, char **refs, size_t count)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < count && o + 1 < n; i++) {
+		const char *r = refs[i], *name = r;
+
+		if (!strncmp(r, "branch:", 7))
+			name = r + 7;
+		o += (size_t)snprintf(buf + o, n - o, "%s%s%s", i ? ", " : " (",
+		    !strncmp(r, "tag:", 4) ? "tag: " : "", !strncmp(r, "tag:", 4) ? r + 4 : name);
+	}
+	if (count && o + 1 < n)
+		snprintf(buf + o, n - o, ")");
+}
+
+json_t *version_json(mvc_repo *repo, mvc_version *v)
+{
+	char hex[MVC_OID_HEXSZ + 1], t[64];
+	json_t *o, *parents = json_array(), *meta = json_object(), *refs_j = json_array(),
+	       *files = json_array();
+	mvc_person a;
+	char **refs = NULL;
+	size_t nrefs = 0;
+
+	mvc_oid_fmt(hex, mvc_version_id(v));
+	for (size_t i = 0; i < mvc_version_parentcount(v); i++) {
+		mvc_oid p;
+		char ph[MVC_OID_HEXSZ + 1];
+
+		if (mvc_version_parent_id(&p, v, i) == 0) {
+			mvc_oid_fmt(ph, &p);
+			json_array_append_new(parents, json_string(ph));
+		}
+	}
+	for (size_t i = 0; i < mvc_version_meta_count(v); i++) {
+		const char *k, *val;
+
+		if (mvc_version_meta(&k, &val, v, i) == 0)
+			json_object_set_new(meta, k, json_string(val));
+	}
+	if (mvc_version_refs(&refs, &nrefs, repo, mvc_version_id(v)) == 0) {
+		for (size_t i = 0; i < nrefs; i++)
+			json_array_append_new(refs_j, json_string(refs[i]));
+		mvc_strings_free(refs, nrefs);
+	}
+	for (size_t i = 0; i < mvc_version_file_count(v); i++)
+		json_array_append_new(files, json_string(mvc_version_file_path(v, i)));
+	mvc_version_author(&a, v);
+	fmt_time(t, sizeof(t), a.time, a.tz_minutes);
+	o = json_pack("{s:s, s:o, s:{s:s?, s:s?, s:s, s:I}, s:s, s:s, s:o, s:o, s:o}",
+	    "id", hex, "parents", parents,
+	    "author", "name", a.name, "email", a.email, "date", t, "timestamp", (json_int_t)a.time,
+	    "summary", mvc_version_summary(v), "message", mvc_version_message(v),
+	    "meta", meta, "refs", refs_j, "files", files);
+	return o;
+}
+
+void print_version_header(mvc_repo *repo, mvc_version *v)
+{
+	char hex[MVC_OID_HEXSZ + 1], deco[512], t[64];
+	char **refs = NULL;
+	size_t nrefs = 0;
+	mvc_person a;
+	const char *msg = mvc_version_message(v), *nl;
+
+	mvc_oid_fmt(hex, mvc_version_id(v));
+	if (mvc_version_refs(&refs, &nrefs, repo, mvc_version_id(v)) < 0)
+		nrefs = 0;
+	decoration(deco, sizeof(deco), refs, nrefs);
+	mvc_strings_free(refs, nrefs);
+	mvc_version_author(&a, v);
+	fmt_time(t, sizeof(t), a.time, a.tz_minutes);
+	printf("version %s%s\n", hex, deco);
+	if (mvc_version_parentcount(v) > 1) {
+		printf("Merge:  ");
+		for (size_t i = 0; i < mvc_version_parentcount(v); i++) {
+			mvc_oid p;
+			char ph[MVC_OID_HEXSZ + 1];
+
+			if (mvc_version_parent_id(&p, v, i) == 0) {
+				mvc_oid_fmt(ph, &p);
+				printf("%s%.12s", i ? " " : "", ph);
+			}
+		}
+		putchar('\n');
+	}
+	printf("Author: %s <%s>\nDate:   %s\n\n", a.name ? a.name : "", a.email ? a.email : "", t);
+	while (*msg) {
+		nl = strchr(msg, '\n');
+		printf("    %.*s\n", (int)(nl ? nl - msg : (long)strlen(msg)), msg);
+		if (!nl)
+			break;
+		msg = nl + 1;
+	}
+}
+

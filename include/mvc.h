@@ -1,0 +1,17 @@
+#ifndef MVC_H
+#define MVC_H
+/*
+ * libmvc: version control for machine-learning model weights.
+ * See mvc(1) for the tool and mvc-format(5) for the storage format.
+ */
+#include "mvc/common.h"
+#include "mvc/model.h"
+#include "mvc/codec.h"
+#include "mvc/manifest.h"
+#include "mvc/repo.h"
+#include "mvc/version.h"
+#include "mvc/commit.h"
+#include "mvc/checkout.h"
+#include "mvc/status.h"
+
+#endif

@@ -1,0 +1,44 @@
+#ifndef MVC_CHECKOUT_H
+#define MVC_CHECKOUT_H
+/*
+ * Writing a stored version back as files, bit for bit.
+ *
+ * Every chunk is decoded and checked against its BLAKE2b digest while it
+ * streams into a temporary file beside the target; the file is fsynced
+ * and renamed into place only when everything verified, so a failure
+ * leaves the old file untouched.  HEAD never moves.
+ */
+#include "repo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mvc_checkout_options {
+	unsigned version;
+	int force;       /* overwrite tracked files with uncommitted changes */
+} mvc_checkout_options;
+
+#define MVC_CHECKOUT_OPTIONS_VERSION 1
+#define MVC_CHECKOUT_OPTIONS_INIT { MVC_CHECKOUT_OPTIONS_VERSION, 0 }
+
+/*
+ * Write the file `path` of version `rev` to `out_path` (any location).
+ * `path` may be NULL when the version tracks exactly one file.
+ */
+int mvc_checkout_to(mvc_repo *repo, const char *rev, const char *path,
+                    const char *out_path, const mvc_checkout_options *opts);
+
+/*
+ * Restore tracked files of version `rev` into the working directory:
+ * `paths` (relative to the working directory), or all of them when
+ * npaths is 0.  MVC_EDIRTY, before anything is written, if a file to be
+ * replaced has changes that no stored version holds and force is not set.
+ */
+int mvc_checkout_paths(mvc_repo *repo, const char *rev, const char *const *paths,
+                       size_t npaths, const mvc_checkout_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,49 @@
+#ifndef MVC_COMMIT_H
+#define MVC_COMMIT_H
+/*
+ * Recording a new version of tracked model files.
+ */
+#include "repo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mvc_commit_options {
+	unsigned version;
+	const char *message;        /* required, non-empty */
+	const char *const *meta;    /* "key=value" strings, become trailers */
+	size_t nmeta;
+	int allow_empty;            /* commit even when nothing changed */
+	int rehash;                 /* ignore the stat cache */
+} mvc_commit_options;
+
+#define MVC_COMMIT_OPTIONS_VERSION 1
+#define MVC_COMMIT_OPTIONS_INIT { MVC_COMMIT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0 }
+
+typedef struct mvc_commit_stats {
+	size_t files;
+	size_t tensors;
+	size_t tensors_reused;      /* unchanged: the parent's subtree reused */
+	uint64_t chunks;
+	uint64_t chunks_written;    /* chunks encoded and stored */
+	uint64_t bytes_raw;         /* bytes of the files committed */
+	uint64_t bytes_stored;      /* encoded bytes of the chunks written */
+} mvc_commit_stats;
+
+/*
+ * Commit the files at `paths` (relative to the working directory, as
+ * mvc_repo_relpath() gives them) together with every other file the
+ * current version tracks.  With no paths, every tracked file is committed
+ * again.  The branch moves only if nobody moved it meanwhile
+ * (MVC_ECONFLICT otherwise).  MVC_EUNCHANGED when the new version would
+ * equal its parent and allow_empty is not set.
+ */
+int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
+               const char *const *paths, size_t npaths,
+               const mvc_commit_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

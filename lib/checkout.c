@@ -1,0 +1,441 @@
+/* mvc checkout: rebuild files from their chunks, verified, atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "scan.h"
+
+typedef struct writer {
+	int fd;
+	const char *what;     /* the file, for messages */
+	mvc_buf buf;          /* output batching */
+} writer;
+
+static int out_put(writer *w, const void *data, size_t len)
+{
+	int error;
+
+	/* batch small writes; pass large ones straight through */
+	if (w->buf.len + len > (4u << 20) && w->buf.len) {
+		if ((error = mvc_write_all(w->fd, w->buf.ptr, w->buf.len, w->what)) < 0)
+			return error;
+		w->buf.len = 0;
+	}
+	if (len >= (4u << 20))
+		return mvc_write_all(w->fd, data, len, w->what);
+	return mvc_buf_put(&w->buf, data, len);
+}
+
+static int out_flush(writer *w)
+{
+	int error = 0;
+
+	if (w->buf.len)
+		error = mvc_write_all(w->fd, w->buf.ptr, w->buf.len, w->what);
+	w->buf.len = 0;
+	return error;
+}
+
+static int read_blob(git_blob **out, git_repository *git, const git_tree *t, const char *name)
+{
+	const git_tree_entry *e = t ? git_tree_entry_byname(t, name) : NULL;
+
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return MVC_ENOTFOUND;
+	return git_blob_lookup(out, git, git_tree_entry_id(e)) < 0 ? MVC_ECORRUPT : 0;
+}
+
+/* Stream the stored file into `w`, checking every digest. */
+static int write_file(writer *w, git_repository *git, const git_tree *ftree,
+                      const mvc_manifest *m, const char *path)
+{
+	git_blob *hblob = NULL;
+	git_tree *t = NULL, *tt = NULL;
+	const git_tree_entry *e;
+	const unsigned char *hdr;
+	unsigned char digest[MVC_DIGEST_SIZE], *chunk = NULL;
+	uint64_t pos = 0, hpos = 0, maxchunk = 1;
+	mvc_codec *codec = NULL;
+	char q[MVC_QUOTE_MAX];
+	int error;
+
+	if (read_blob(&hblob, git, ftree, "header") < 0 ||
+	    (uint64_t)git_blob_rawsize(hblob) != m->header_size) {
+		error = mvc__err(MVC_ECORRUPT, "'%s': the stored header is missing or damaged", path);
+		goto done;
+	}
+	hdr = git_blob_rawcontent(hblob);
+	mvc_blake2b(digest, hdr, (size_t)m->header_size);
+	if (memcmp(digest, m->header_digest, MVC_DIGEST_SIZE) != 0) {
+		error = mvc__err(MVC_ECORRUPT, "'%s': the stored header fails its digest", path);
+		goto done;
+	}
+	if ((e = git_tree_entry_byname(ftree, "t")) && git_tree_lookup(&t, git, git_tree_entry_id(e)) < 0) {
+		error = mvc__err_git(MVC_ECORRUPT, "'%s': cannot read the tensor table", path);
+		goto done;
+	}
+	for (size_t i = 0; i < m->ntensors; i++)
+		if (m->tensors[i].nchunks && m->tensors[i].chunk_size > maxchunk)
+			maxchunk = m->tensors[i].chunk_size;
+	if ((error = mvc_codec_new(&codec)) < 0)
+		goto done;
+	if (!(chunk = mvc__malloc((size_t)maxchunk))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < m->ntensors; i++) {
+		const mvc_manifest_tensor *mt = &m->tensors[i];
+		uint64_t gap = mt->t.offset - pos;
+		char name[24];
+
+		if ((error = out_put(w, hdr + hpos, (size_t)gap)) < 0)
+			goto done;
+		hpos += gap;
+		pos = mt->t.offset;
+		mvc_quote(q, sizeof(q), mt->t.name);
+		if (!mt->nchunks)
+			continue;
+		mvc__index_name(name, i);
+		if (!t || !(e = git_tree_entry_byname(t, name)) ||
+		    git_tree_lookup(&tt, git, git_tree_entry_id(e)) < 0) {
+			error = mvc__err(MVC_ECORRUPT, "'%s': tensor '%s': its chunk table is missing",
+			    path, q);
+			goto done;
+		}
+		for (uint64_t c = 0; c < mt->nchunks; c++) {
+			size_t n = (size_t)(mt->t.size - c * mt->chunk_size < mt->chunk_size
+			                        ? mt->t.size - c * mt->chunk_size : mt->chunk_size);
+			git_blob *b = NULL;
+
+			mvc__index_name(name, c);
+			if (read_blob(&b, git, tt, name) < 0) {
+				error = mvc__err(MVC_ECORRUPT,
+				    "'%s': tensor '%s': chunk %llu is missing or unreadable", path, q,
+				    (unsigned long long)c);
+				goto done;
+			}
+			error = mvc_codec_decode(codec, chunk, n, git_blob_rawcontent(b),
+			    (size_t)git_blob_rawsize(b));
+			git_blob_free(b);
+			if (error < 0) {
+				char why[512];
+				snprintf(why, sizeof(why), "%s", mvc_error_last());
+				error = mvc__err(error, "'%s': tensor '%s': chunk %llu: %s", path, q,
+				    (unsigned long long)c, why);
+				goto done;
+			}
+			mvc_blake2b(digest, chunk, n);
+			if (memcmp(digest, mt->chunk_digests + c * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE)) {
+				error = mvc__err(MVC_ECORRUPT,
+				    "'%s': tensor '%s': chunk %llu fails its BLAKE2b digest (corrupt object)",
+				    path, q, (unsigned long long)c);
+				goto done;
+			}
+			if ((error = out_put(w, chunk, n)) < 0)
+				goto done;
+		}
+		git_tree_free(tt);
+		tt = NULL;
+		pos += mt->t.size;
+	}
+	error = out_put(w, hdr + hpos, (size_t)(m->header_size - hpos));
+done:
+	free(chunk);
+	mvc_codec_free(codec);
+	git_tree_free(tt);
+	git_tree_free(t);
+	git_blob_free(hblob);
+	return error;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+/* Write a stored file to `dest` through a temporary file and a rename. */
+static int materialise(git_repository *git, const git_tree *ftree, const mvc_manifest *m,
+                       const char *path, const char *dest)
+{
+	char *d1 = mvc__strdup(dest), *d2 = mvc__strdup(dest);
+	mvc_buf tmp = MVC_BUF_INIT;
+	writer w;
+	struct stat st;
+	mode_t mask;
+	int error;
+
+	memset(&w, 0, sizeof(w));
+	w.fd = -1;
+	w.what = dest;
+	if (!d1 || !d2) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	if ((error = mvc_buf_printf(&tmp, "%s/.%s.mvc-XXXXXX", dirname(d1), basename(d2))) < 0)
+		goto done;
+	if ((w.fd = mkostemp(tmp.ptr, O_CLOEXEC)) < 0) {
+		error = mvc__err_sys("cannot create a temporary file for '%s'", dest);
+		goto done;
+	}
+	if ((error = write_file(&w, git, ftree, m, path)) < 0 || (error = out_flush(&w)) < 0)
+		goto fail;
+	if (stat(dest, &st) == 0) {
+		fchmod(w.fd, st.st_mode & 07777);
+	} else {
+		mask = umask(0);
+		umask(mask);
+		fchmod(w.fd, 0666 & ~mask);
+	}
+	if (fsync(w.fd) < 0) {
+		error = mvc__err_sys("cannot write '%s'", dest);
+		goto fail;
+	}
+	if (close(w.fd) < 0) {
+		w.fd = -1;
+		error = mvc__err_sys("cannot write '%s'", dest);
+		goto fail;
+	}
+	w.fd = -1;
+	if (rename(tmp.ptr, dest) < 0) {
+		error = mvc__err_sys("cannot rename into '%s'", dest);
+		goto fail;
+	}
+	free(d1);
+	d1 = mvc__strdup(dest);
+	if (d1)
+		fsync_dir(dirname(d1));
+	goto done;
+fail:
+	if (w.fd >= 0)
+		close(w.fd);
+	w.fd = -1;
+	unlink(tmp.ptr);
+done:
+	if (w.fd >= 0)
+		close(w.fd);
+	mvc_buf_free(&w.buf);
+	mvc_buf_free(&tmp);
+	free(d1);
+	free(d2);
+	return error;
+}
+
+typedef struct target {
+	const char *path;
+	git_tree *ftree;
+	mvc_manifest *m;
+	char *fspath;
+	int skip;       /* already identical */
+} target;
+
+static int open_version(git_commit **c, git_tree **root, git_repository *git, const char *rev)
+{
+	int error;
+
+	if ((error = mvc__resolve(c, git, rev)) < 0)
+		return error;
+	if (git_commit_tree(root, *c) < 0)
+		return mvc__err_git(MVC_ECORRUPT, "cannot read version '%s'", rev);
+	return 0;
+}
+
+int mvc_checkout_to(mvc_repo *repo, const char *rev, const char *path, const char *out_path,
+                    const mvc_checkout_options *opts)
+{
+	git_repository *git = mvc__repo_git(repo);
+	git_commit *c = NULL;
+	git_tree *root = NULL, *ft = NULL;
+	mvc_manifest *m = NULL;
+	char **files = NULL;
+	size_t nfiles = 0;
+	int error;
+
+	if (!opts || opts->version != MVC_CHECKOUT_OPTIONS_VERSION)
+		return mvc__err(MVC_EINVALID, "bad checkout options version");
+	if ((error = open_version(&c, &root, git, rev)) < 0)
+		goto done;
+	if (!path) {
+		if ((error = mvc__tree_files(&files, &nfiles, git, root)) < 0)
+			goto done;
+		if (nfiles != 1) {
+			error = mvc__err(MVC_EINVALID,
+			    "version '%s' has %zu files; name the one to write", rev, nfiles);
+			goto done;
+		}
+		path = files[0];
+	}
+	if ((error = mvc__file_tree(&ft, git, root, path)) < 0 ||
+	    (error = mvc__tree_manifest(&m, git, ft, path)) < 0)
+		goto done;
+	error = materialise(git, ft, m, path, out_path);
+done:
+	mvc_manifest_free(m);
+	mvc_strings_free(files, nfiles);
+	git_tree_free(ft);
+	git_tree_free(root);
+	git_commit_free(c);
+	return error;
+}
+
+/*
+ * May the working file at t->fspath be replaced?  Yes if it is absent, or
+ * holds what some stored version holds: the current version's, the target's,
+ * or the one mvc last wrote there.
+ */
+static int check_clean(target *t, mvc_state *st, git_repository *git, const git_tree *head_root,
+                       uint64_t chunk_size)
+{
+	mvc_state_entry *e = mvc__state_get(st, t->path);
+	mvc_manifest *hm = NULL, *cur = NULL;
+	git_tree *hft = NULL;
+	struct stat s;
+	int error = 0;
+
+	if (lstat(t->fspath, &s) < 0)
+		return errno == ENOENT ? 0 : mvc__err_sys("cannot stat '%s'", t->path);
+	if (!S_ISREG(s.st_mode))
+		return mvc__err(MVC_EDIRTY, "'%s' exists and is not a regular file", t->path);
+	if (mvc__state_fresh(e, t->fspath)) {
+		t->skip = !memcmp(e->digest, t->m->digest, MVC_DIGEST_SIZE);
+		return 0;
+	}
+	if (head_root && mvc__file_tree(&hft, git, head_root, t->path) == 0)
+		mvc__tree_manifest(&hm, git, hft, t->path);
+	mvc_error_clear();
+	if (mvc__scan_file(&cur, t->fspath, t->path, hm ? hm : t->m, chunk_size) < 0 &&
+	    /* chunked differently from the target: try the target's plan */
+	    (!hm || mvc__scan_file(&cur, t->fspath, t->path, t->m, chunk_size) < 0)) {
+		error = mvc__err(MVC_EDIRTY,
+		    "'%s' is not a model file of any version; use --force to overwrite it", t->path);
+		goto done;
+	}
+	if (!memcmp(cur->digest, t->m->digest, MVC_DIGEST_SIZE)) {
+		t->skip = 1;
+	} else if (!(hm && !memcmp(cur->digest, hm->digest, MVC_DIGEST_SIZE)) &&
+	           !(e && !memcmp(cur->digest, e->digest, MVC_DIGEST_SIZE))) {
+		/* a different chunk plan would also give a different digest */
+		mvc_manifest *alt = NULL;
+
+		if (hm && mvc__scan_file(&alt, t->fspath, t->path, t->m, chunk_size) == 0 &&
+		    !memcmp(alt->digest, t->m->digest, MVC_DIGEST_SIZE))
+			t->skip = 1;
+		else
+			error = mvc__err(MVC_EDIRTY,
+			    "'%s' has changes that are not committed; commit them or use --force",
+			    t->path);
+		mvc_manifest_free(alt);
+	}
+done:
+	mvc_manifest_free(cur);
+	mvc_manifest_free(hm);
+	git_tree_free(hft);
+	return error;
+}
+
+int mvc_checkout_paths(mvc_repo *repo, const char *rev, const char *const *paths,
+                       size_t npaths, const mvc_checkout_options *opts)
+{
+	git_repository *git = mvc__repo_git(repo);
+	git_commit *c = NULL, *head = NULL;
+	git_tree *root = NULL, *head_root = NULL;
+	char **files = NULL;
+	size_t nfiles = 0, n = 0;
+	target *ts = NULL;
+	mvc_state st;
+	mvc_oid vid;
+	uint64_t chunk_size;
+	int error;
+
+	memset(&st, 0, sizeof(st));
+	if (!opts || opts->version != MVC_CHECKOUT_OPTIONS_VERSION)
+		return mvc__err(MVC_EINVALID, "bad checkout options version");
+	if ((error = open_version(&c, &root, git, rev)) < 0 ||
+	    (error = mvc_repo_chunk_size(&chunk_size, repo)) < 0)
+		goto done;
+	mvc__oid_from_git(&vid, git_commit_id(c));
+	if (mvc__resolve(&head, git, "HEAD") == 0)
+		git_commit_tree(&head_root, head);
+	mvc_error_clear();
+	if (npaths == 0) {
+		if ((error = mvc__tree_files(&files, &nfiles, git, root)) < 0)
+			goto done;
+		paths = (const char *const *)files;
+		npaths = nfiles;
+	}
+	if (!(ts = mvc__calloc(npaths, sizeof(*ts)))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	if ((error = mvc__state_load(&st, repo)) < 0)
+		goto done;
+	/* first every check, then every write: refuse before touching anything */
+	for (n = 0; n < npaths; n++) {
+		target *t = &ts[n];
+		mvc_buf fs = MVC_BUF_INIT;
+
+		t->path = paths[n];
+		if ((error = mvc__file_tree(&t->ftree, git, root, t->path)) < 0) {
+			n++;
+			error = mvc__err(error, "'%s' is not tracked in version '%s'", t->path, rev);
+			goto done;
+		}
+		if ((error = mvc__tree_manifest(&t->m, git, t->ftree, t->path)) < 0 ||
+		    (error = mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), t->path)) < 0) {
+			n++;
+			goto done;
+		}
+		t->fspath = mvc_buf_detach(&fs);
+		if (!opts->force &&
+		    (error = check_clean(t, &st, git, head_root, chunk_size)) < 0) {
+			n++;
+			goto done;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		target *t = &ts[i];
+		int64_t started = mvc__now_ns();
+		char *dir;
+
+		if (!t->skip) {
+			/* parent directories of a nested path may not exist yet */
+			for (dir = strchr(t->fspath + strlen(mvc_repo_workdir(repo)) + 1, '/'); dir;
+			     dir = strchr(dir + 1, '/')) {
+				*dir = '\0';
+				if (mkdir(t->fspath, 0777) < 0 && errno != EEXIST)
+					error = mvc__err_sys("cannot create '%s'", t->fspath);
+				*dir = '/';
+				if (error < 0)
+					goto done;
+			}
+			if ((error = materialise(git, t->ftree, t->m, t->path, t->fspath)) < 0)
+				goto done;
+		}
+		mvc__state_set(&st, t->path, t->fspath, t->m->digest, &vid, started);
+	}
+done:
+	if (st.dirty)
+		mvc__state_save(&st, repo);
+	mvc__state_free(&st);
+	for (size_t i = 0; ts && i < n; i++) {
+		git_tree_free(ts[i].ftree);
+		mvc_manifest_free(ts[i].m);
+		free(ts[i].fspath);
+	}
+	free(ts);
+	mvc_strings_free(files, nfiles);
+	git_tree_free(head_root);
+	git_tree_free(root);
+	git_commit_free(head);
+	git_commit_free(c);
+	return error;
+}

@@ -1,0 +1,301 @@
+/*
+ * Chunk encoding.  A blob is a 16-byte header then a payload:
+ *
+ *   0  "MVCK"            magic
+ *   4  u8 version        MVC_CHUNK_VERSION
+ *   5  u8 encoding       mvc_encoding
+ *   6  u8 planes         byte planes (grouped), else 1
+ *   7  u8 reserved       0
+ *   8  u64le raw size
+ *
+ * MVC_ENC_GROUPED: for each plane a 5-byte record {u8 method, u32le
+ * stored length} and then the planes' bytes in order.  Method 0 stores a
+ * plane as is, method 1 is one zstd frame.  Plane k holds byte k of every
+ * element, so the exponent bytes of floats sit together and compress.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+#include "internal.h"
+
+#define PLANE_STORED 0
+#define PLANE_ZSTD 1
+#define MAX_PLANES 8
+#define ZSTD_LEVEL 1
+
+struct mvc_codec {
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+	unsigned char *planes;    /* grouped raw bytes */
+	size_t planes_cap;
+	unsigned char *out;       /* encoded output */
+	size_t out_cap;
+};
+
+int mvc_codec_new(mvc_codec **out)
+{
+	mvc_codec *c = mvc__calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return MVC_ENOMEM;
+	c->cctx = ZSTD_createCCtx();
+	c->dctx = ZSTD_createDCtx();
+	if (!c->cctx || !c->dctx) {
+		mvc_codec_free(c);
+		return mvc__err(MVC_ENOMEM, "cannot create zstd contexts");
+	}
+	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+	/* the chunk header already records sizes; save the bytes */
+	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 0);
+	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0);
+	*out = c;
+	return 0;
+}
+
+void mvc_codec_free(mvc_codec *c)
+{
+	if (!c)
+		return;
+	ZSTD_freeCCtx(c->cctx);
+	ZSTD_freeDCtx(c->dctx);
+	free(c->planes);
+	free(c->out);
+	free(c);
+}
+
+static int reserve(unsigned char **buf, size_t *cap, size_t need)
+{
+	unsigned char *p;
+
+	if (need <= *cap)
+		return 0;
+	if (!(p = realloc(*buf, need)))
+		return mvc__err(MVC_ENOMEM, "out of memory (%zu bytes)", need);
+	*buf = p;
+	*cap = need;
+	return 0;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put_header(unsigned char *h, mvc_encoding enc, unsigned planes, uint64_t raw)
+{
+	memcpy(h, MVC_CHUNK_MAGIC, 4);
+	h[4] = MVC_CHUNK_VERSION;
+	h[5] = (unsigned char)enc;
+	h[6] = (unsigned char)planes;
+	h[7] = 0;
+	put_u64(h + 8, raw);
+}
+
+static void group(unsigned char *dst, const unsigned char *src, size_t n, unsigned w)
+{
+	size_t count = n / w;
+
+	switch (w) {
+	case 2:
+		for (size_t i = 0; i < count; i++) {
+			dst[i] = src[2 * i];
+			dst[count + i] = src[2 * i + 1];
+		}
+		break;
+	case 4:
+		for (size_t i = 0; i < count; i++) {
+			dst[i] = src[4 * i];
+			dst[count + i] = src[4 * i + 1];
+			dst[2 * count + i] = src[4 * i + 2];
+			dst[3 * count + i] = src[4 * i + 3];
+		}
+		break;
+	default:
+		for (size_t i = 0; i < count; i++)
+			for (unsigned k = 0; k < w; k++)
+				dst[k * count + i] = src[w * i + k];
+	}
+}
+
+static void ungroup(unsigned char *dst, const unsigned char *src, size_t n, unsigned w)
+{
+	size_t count = n / w;
+
+	switch (w) {
+	case 2:
+		for (size_t i = 0; i < count; i++) {
+			dst[2 * i] = src[i];
+			dst[2 * i + 1] = src[count + i];
+		}
+		break;
+	case 4:
+		for (size_t i = 0; i < count; i++) {
+			dst[4 * i] = src[i];
+			dst[4 * i + 1] = src[count + i];
+			dst[4 * i + 2] = src[2 * count + i];
+			dst[4 * i + 3] = src[3 * count + i];
+		}
+		break;
+	default:
+		for (size_t i = 0; i < count; i++)
+			for (unsigned k = 0; k < w; k++)
+				dst[w * i + k] = src[k * count + i];
+	}
+}
+
+int mvc_codec_encode(mvc_codec *c, const unsigned char **out, size_t *outlen,
+                     const void *raw, size_t len, unsigned w)
+{
+	size_t plane_len, pos, bound;
+	const unsigned char *src = raw;
+	int error;
+
+	if (w < 1 || w > MAX_PLANES || len % w != 0)
+		w = 1;
+	plane_len = len / w;
+	bound = ZSTD_compressBound(plane_len);
+	if (bound < plane_len || bound > UINT32_MAX)
+		return mvc__err(MVC_EINVALID, "chunk of %zu bytes is too large", len);
+	/* header + plane table + worst case of every plane */
+	if ((error = reserve(&c->out, &c->out_cap,
+	         MVC_CHUNK_HEADER_SIZE + 5 * MAX_PLANES + w * bound + len)) < 0)
+		return error;
+	if (w > 1) {
+		if ((error = reserve(&c->planes, &c->planes_cap, len)) < 0)
+			return error;
+		group(c->planes, src, len, w);
+		src = c->planes;
+	}
+	pos = MVC_CHUNK_HEADER_SIZE + 5 * (size_t)w;
+	for (unsigned k = 0; k < w; k++) {
+		unsigned char *rec = c->out + MVC_CHUNK_HEADER_SIZE + 5 * k;
+		const unsigned char *plane = src + k * plane_len;
+		size_t z = ZSTD_compress2(c->cctx, c->out + pos, bound, plane, plane_len);
+
+		if (!ZSTD_isError(z) && z < plane_len) {
+			rec[0] = PLANE_ZSTD;
+			put_u32(rec + 1, (uint32_t)z);
+			pos += z;
+		} else {
+			rec[0] = PLANE_STORED;
+			put_u32(rec + 1, (uint32_t)plane_len);
+			memcpy(c->out + pos, plane, plane_len);
+			pos += plane_len;
+		}
+	}
+	if (pos >= MVC_CHUNK_HEADER_SIZE + len) {
+		/* grouping gained nothing: store the raw bytes */
+		put_header(c->out, MVC_ENC_RAW, 1, len);
+		memcpy(c->out + MVC_CHUNK_HEADER_SIZE, raw, len);
+		pos = MVC_CHUNK_HEADER_SIZE + len;
+	} else {
+		put_header(c->out, MVC_ENC_GROUPED, w, len);
+	}
+	*out = c->out;
+	*outlen = pos;
+	return 0;
+}
+
+int mvc_codec_encoding(const void *enc, size_t enclen)
+{
+	const unsigned char *h = enc;
+
+	if (enclen < MVC_CHUNK_HEADER_SIZE || memcmp(h, MVC_CHUNK_MAGIC, 4) != 0)
+		return mvc__err(MVC_ECORRUPT, "not an mvc chunk (bad magic)");
+	if (h[4] != MVC_CHUNK_VERSION)
+		return mvc__err(MVC_EUNSUPPORTED,
+		    "chunk format version %u is not supported by this mvc (%s); upgrade mvc",
+		    h[4], MVC_VERSION);
+	return h[5];
+}
+
+int mvc_codec_decode(mvc_codec *c, void *dst, size_t expect, const void *encp, size_t enclen)
+{
+	const unsigned char *enc = encp;
+	uint64_t raw;
+	unsigned w;
+	size_t plane_len, pos;
+	unsigned char *planes;
+	int e, error;
+
+	if ((e = mvc_codec_encoding(enc, enclen)) < 0)
+		return e;
+	raw = get_u64(enc + 8);
+	w = enc[6];
+	if (raw != expect)
+		return mvc__err(MVC_ECORRUPT, "chunk holds %llu bytes, %zu expected",
+		    (unsigned long long)raw, expect);
+	switch (e) {
+	case MVC_ENC_RAW:
+		if (enclen - MVC_CHUNK_HEADER_SIZE != raw)
+			return mvc__err(MVC_ECORRUPT, "raw chunk has the wrong length");
+		memcpy(dst, enc + MVC_CHUNK_HEADER_SIZE, (size_t)raw);
+		return 0;
+	case MVC_ENC_GROUPED:
+		break;
+	default:
+		return mvc__err(MVC_EUNSUPPORTED,
+		    "chunk encoding %d is not known to this mvc (%s); upgrade mvc", e, MVC_VERSION);
+	}
+	if (w < 1 || w > MAX_PLANES || raw % w != 0 ||
+	    enclen < MVC_CHUNK_HEADER_SIZE + 5 * (size_t)w)
+		return mvc__err(MVC_ECORRUPT, "chunk has a bad plane table");
+	plane_len = (size_t)raw / w;
+	if (w > 1) {
+		if ((error = reserve(&c->planes, &c->planes_cap, (size_t)raw)) < 0)
+			return error;
+		planes = c->planes;
+	} else {
+		planes = dst;
+	}
+	pos = MVC_CHUNK_HEADER_SIZE + 5 * (size_t)w;
+	for (unsigned k = 0; k < w; k++) {
+		const unsigned char *rec = enc + MVC_CHUNK_HEADER_SIZE + 5 * k;
+		size_t stored = get_u32(rec + 1);
+
+		if (stored > enclen - pos)
+			return mvc__err(MVC_ECORRUPT, "chunk plane %u runs past the end", k);
+		if (rec[0] == PLANE_STORED) {
+			if (stored != plane_len)
+				return mvc__err(MVC_ECORRUPT, "stored plane %u has the wrong length", k);
+			memcpy(planes + k * plane_len, enc + pos, plane_len);
+		} else if (rec[0] == PLANE_ZSTD) {
+			size_t z = ZSTD_decompressDCtx(c->dctx, planes + k * plane_len, plane_len,
+			    enc + pos, stored);
+
+			if (ZSTD_isError(z) || z != plane_len)
+				return mvc__err(MVC_ECORRUPT, "chunk plane %u does not decompress%s%s", k,
+				    ZSTD_isError(z) ? ": " : "", ZSTD_isError(z) ? ZSTD_getErrorName(z) : "");
+		} else {
+			return mvc__err(MVC_EUNSUPPORTED, "chunk plane method %u is not known", rec[0]);
+		}
+		pos += stored;
+	}
+	if (pos != enclen)
+		return mvc__err(MVC_ECORRUPT, "chunk has %zu trailing bytes", enclen - pos);
+	if (w > 1)
+		ungroup(dst, planes, (size_t)raw, w);
+	return 0;
+}

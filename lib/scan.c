@@ -1,0 +1,162 @@
+/* Chunk planning and hashing of model files. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "scan.h"
+
+static uint64_t plan_chunk(const mvc_tensor *t, uint64_t target)
+{
+	uint64_t elem = mvc_dtype_bits(t->dtype) / 8, row = t->size;
+	uint64_t plane = mvc_dtype_plane_width(t->dtype);
+
+	if (elem == 0)
+		elem = 1; /* sub-byte types: cut at byte boundaries */
+	if (t->ndim >= 1 && t->shape[0] > 0)
+		row = t->size / t->shape[0];
+	if (row == 0)
+		return target;
+	if (row <= target)
+		return row * (target / row);
+	/* a row larger than a chunk: whole elements (and planes) per chunk */
+	if (elem < plane)
+		elem = plane;
+	return target >= elem ? target - target % elem : elem;
+}
+
+int mvc__scan_plan(mvc_manifest **out, const mvc_layout *l, const mvc_manifest *ref,
+                   uint64_t chunk_size)
+{
+	mvc_manifest *m;
+	uint64_t covered = 0;
+
+	*out = NULL;
+	if (!(m = mvc__calloc(1, sizeof(*m))) ||
+	    !(m->tensors = mvc__calloc(l->ntensors + 1, sizeof(*m->tensors)))) {
+		free(m);
+		return MVC_ENOMEM;
+	}
+	m->version = MVC_FORMAT_VERSION;
+	m->format = l->format;
+	m->file_size = l->file_size;
+	for (size_t i = 0; i < l->ntensors; i++) {
+		mvc_manifest_tensor *mt = &m->tensors[i];
+		long r = ref ? mvc_manifest_find(ref, l->tensors[i].name) : -1;
+
+		m->ntensors = i + 1;
+		mt->t = l->tensors[i];
+		if (!(mt->t.name = mvc__strdup(l->tensors[i].name))) {
+			mvc_manifest_free(m);
+			return MVC_ENOMEM;
+		}
+		if (r >= 0 && ref->tensors[r].t.dtype == mt->t.dtype &&
+		    ref->tensors[r].t.size == mt->t.size)
+			mt->chunk_size = ref->tensors[r].chunk_size;
+		else
+			mt->chunk_size = plan_chunk(&mt->t, chunk_size);
+		mt->nchunks = mt->t.size / mt->chunk_size + (mt->t.size % mt->chunk_size != 0);
+		if (!(mt->chunk_digests = mvc__calloc((size_t)mt->nchunks + 1, MVC_DIGEST_SIZE))) {
+			mvc_manifest_free(m);
+			return MVC_ENOMEM;
+		}
+		covered += mt->t.size;
+	}
+	m->header_size = l->file_size - covered;
+	*out = m;
+	return 0;
+}
+
+/* Hash (and keep) the non-tensor bytes in [from, to). */
+static int gap(crypto_generichash_state *st, mvc_buf *header, unsigned char *buf,
+               size_t bufsz, int fd, uint64_t from, uint64_t to, const char *what)
+{
+	int error;
+
+	while (from < to) {
+		size_t n = to - from < bufsz ? (size_t)(to - from) : bufsz;
+
+		if ((error = mvc_read_at(fd, buf, n, from, what)) < 0)
+			return error;
+		crypto_generichash_update(st, buf, n);
+		if (header && (error = mvc_buf_put(header, buf, n)) < 0)
+			return error;
+		from += n;
+	}
+	return 0;
+}
+
+int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header,
+                   mvc_chunk_cb cb, void *payload)
+{
+	crypto_generichash_state hst;
+	uint64_t pos = 0, maxchunk = 1 << 16;
+	unsigned char *buf;
+	int error = 0;
+
+	for (size_t i = 0; i < m->ntensors; i++)
+		if (m->tensors[i].chunk_size > maxchunk && m->tensors[i].nchunks)
+			maxchunk = m->tensors[i].chunk_size;
+	if (!(buf = mvc__malloc((size_t)maxchunk)))
+		return MVC_ENOMEM;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	crypto_generichash_init(&hst, NULL, 0, MVC_DIGEST_SIZE);
+	for (size_t i = 0; i < m->ntensors; i++) {
+		mvc_manifest_tensor *mt = &m->tensors[i];
+
+		if ((error = gap(&hst, header, buf, (size_t)maxchunk, fd, pos, mt->t.offset, what)) < 0)
+			goto done;
+		for (uint64_t c = 0; c < mt->nchunks; c++) {
+			uint64_t off = c * mt->chunk_size;
+			size_t n = (size_t)(mt->t.size - off < mt->chunk_size ? mt->t.size - off
+			                                                        : mt->chunk_size);
+
+			if ((error = mvc_read_at(fd, buf, n, mt->t.offset + off, what)) < 0)
+				goto done;
+			mvc_blake2b(mt->chunk_digests + c * MVC_DIGEST_SIZE, buf, n);
+			if (cb && (error = cb(payload, m, i, c, buf, n)) < 0)
+				goto done;
+		}
+		pos = mt->t.offset + mt->t.size;
+	}
+	if ((error = gap(&hst, header, buf, (size_t)maxchunk, fd, pos, m->file_size, what)) < 0)
+		goto done;
+	crypto_generichash_final(&hst, m->header_digest, MVC_DIGEST_SIZE);
+	mvc_manifest_seal(m);
+done:
+	free(buf);
+	return error;
+}
+
+int mvc__scan_file(mvc_manifest **out, const char *fspath, const char *what,
+                   const mvc_manifest *ref, uint64_t chunk_size)
+{
+	mvc_layout *l = NULL;
+	mvc_manifest *m = NULL;
+	struct stat st;
+	int fd, error;
+
+	*out = NULL;
+	if ((fd = open(fspath, O_RDONLY | O_CLOEXEC)) < 0)
+		return mvc__err_sys("cannot open '%s'", what);
+	if (fstat(fd, &st) < 0) {
+		error = mvc__err_sys("cannot stat '%s'", what);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error = mvc__err(MVC_EINVALID, "'%s' is not a regular file", what);
+		goto done;
+	}
+	if ((error = mvc_layout_read(&l, fd, (uint64_t)st.st_size, what)) < 0 ||
+	    (error = mvc__scan_plan(&m, l, ref, chunk_size)) < 0 ||
+	    (error = mvc__scan_read(m, fd, what, NULL, NULL, NULL)) < 0)
+		goto done;
+	*out = m;
+	m = NULL;
+done:
+	mvc_manifest_free(m);
+	mvc_layout_free(l);
+	close(fd);
+	return error;
+}

@@ -1,0 +1,71 @@
+#ifndef MVC_SCAN_H
+#define MVC_SCAN_H
+/* Reading a model file into a manifest: chunk plan, then digests. */
+#include "internal.h"
+
+/*
+ * Plan the chunks of `layout`: a tensor whose name, dtype and size match
+ * a tensor of `ref` keeps ref's chunk size (so chunk i of two versions
+ * covers the same rows); others are cut into whole rows of about
+ * `chunk_size` bytes (a row larger than that is cut at element
+ * boundaries).  Digests are left zero.
+ */
+int mvc__scan_plan(mvc_manifest **out, const mvc_layout *layout, const mvc_manifest *ref,
+                   uint64_t chunk_size);
+
+/* Called for every chunk in file order, after its digest is filled in. */
+typedef int (*mvc_chunk_cb)(void *payload, mvc_manifest *m, size_t tensor, uint64_t chunk,
+                            const unsigned char *data, size_t len);
+
+/*
+ * Read the file on `fd` following the plan `m`: fill in every digest and
+ * seal the manifest.  The non-tensor bytes are appended to `header` when
+ * it is not NULL.
+ */
+int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header,
+                   mvc_chunk_cb cb, void *payload);
+
+/* Open, parse and hash the file at `fspath` (plan, then read). */
+int mvc__scan_file(mvc_manifest **out, const char *fspath, const char *what,
+                   const mvc_manifest *ref, uint64_t chunk_size);
+
+/* Working-file records kept in the store (.mvc/mvc-state): what each
+ * tracked file was when mvc last wrote or hashed it. */
+typedef struct mvc_state_entry {
+	char *path;
+	uint64_t size, ino;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	unsigned char digest[MVC_DIGEST_SIZE];
+	mvc_oid version;       /* a version whose copy of the file has that digest */
+	int has_stat;          /* the stat fields may be trusted */
+} mvc_state_entry;
+
+typedef struct mvc_state {
+	size_t count, cap;
+	mvc_state_entry *entries;
+	int dirty;
+} mvc_state;
+
+int mvc__state_load(mvc_state *st, mvc_repo *repo);
+int mvc__state_save(mvc_state *st, mvc_repo *repo);
+void mvc__state_free(mvc_state *st);
+mvc_state_entry *mvc__state_get(mvc_state *st, const char *path);
+/* Record that `fspath` (tracked as `path`) has `digest`, stored in
+ * `version`; `started` is when its hashing or writing began. */
+int mvc__state_set(mvc_state *st, const char *path, const char *fspath,
+                   const unsigned char digest[MVC_DIGEST_SIZE], const mvc_oid *version,
+                   int64_t started_ns);
+/* Does the file still match the record by size, mtime, ctime and inode? */
+bool mvc__state_fresh(const mvc_state_entry *e, const char *fspath);
+int64_t mvc__now_ns(void);
+
+/* Writing objects into the store. */
+typedef struct mvc_objw mvc_objw;
+int mvc__objw_new(mvc_objw **out, git_repository *git);
+int mvc__objw_blob(mvc_objw *w, git_oid *out, const void *data, size_t len);
+/* Make every object written visible; until then they may not be. */
+int mvc__objw_finish(mvc_objw *w);
+void mvc__objw_free(mvc_objw *w);
+
+#endif
