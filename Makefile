@@ -55,7 +55,7 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(BUILD)/libmvc.a
 
 $(BUILD)/tools/%: $(BUILD)/test/tools/%.o
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(LDFLAGS) -lm
+	$(CC) -o $@ $< $(LDFLAGS) -ljansson -lm
 
 # Tests: cmocka unit tests, then CLI tests running the real binary and git.
 check: deps

@@ -316,7 +316,8 @@ static int check_clean(target *t, mvc_state *st, git_repository *git, const git_
 	    /* chunked differently from the target: try the target's plan */
 	    (!hm || mvc__scan_file(&cur, t->fspath, t->path, t->m, chunk_size) < 0)) {
 		error = mvc__err(MVC_EDIRTY,
-		    "'%s' is not a model file of any version; use --force to overwrite it", t->path);
+		    "'%s' has uncommitted changes (it no longer parses as a model); "
+		    "commit them or use --force", t->path);
 		goto done;
 	}
 	if (!memcmp(cur->digest, t->m->digest, MVC_DIGEST_SIZE)) {
@@ -331,7 +332,7 @@ static int check_clean(target *t, mvc_state *st, git_repository *git, const git_
 			t->skip = 1;
 		else
 			error = mvc__err(MVC_EDIRTY,
-			    "'%s' has changes that are not committed; commit them or use --force",
+			    "'%s' has uncommitted changes; commit them or use --force",
 			    t->path);
 		mvc_manifest_free(alt);
 	}
