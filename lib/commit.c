@@ -257,6 +257,30 @@ done:
 	return error;
 }
 
+static int validate(mvc_repo *repo, const char *path)
+{
+	mvc_buf fs = MVC_BUF_INIT;
+	mvc_layout *l = NULL;
+	struct stat st;
+	int fd = -1, error;
+
+	if ((error = mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), path)) < 0)
+		return error;
+	if ((fd = open(fs.ptr, O_RDONLY | O_CLOEXEC)) < 0)
+		error = mvc__err_sys("cannot open '%s'", path);
+	else if (fstat(fd, &st) < 0)
+		error = mvc__err_sys("cannot stat '%s'", path);
+	else if (!S_ISREG(st.st_mode))
+		error = mvc__err(MVC_EINVALID, "'%s' is not a regular file", path);
+	else
+		error = mvc_layout_read(&l, fd, (uint64_t)st.st_size, path);
+	if (fd >= 0)
+		close(fd);
+	mvc_layout_free(l);
+	mvc_buf_free(&fs);
+	return error;
+}
+
 static int check_meta(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
@@ -397,6 +421,10 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 				goto done;
 			}
 
+	/* every file must parse before the first object is written */
+	for (size_t i = 0; i < ntodo; i++)
+		if ((error = validate(repo, todo[i])) < 0)
+			goto done;
 	if ((error = mvc__state_load(&state, repo)) < 0 ||
 	    (error = mvc_codec_new(&c.codec)) < 0 ||
 	    (error = mvc__objw_new(&c.w, git)) < 0)

@@ -98,7 +98,7 @@ static bool looks_like_safetensors(const unsigned char *p, size_t n, uint64_t si
 		return false;
 	for (int i = 7; i >= 0; i--)
 		hlen = hlen << 8 | p[i];
-	return hlen < size - 8 && p[8] == '{';
+	return hlen <= size - 8 && p[8] == '{';
 }
 
 int mvc_layout_read(mvc_layout **out, int fd, uint64_t file_size, const char *what)

@@ -179,21 +179,26 @@ done:
 	return error;
 }
 
-/* Normalise "a/./b/../c" to "a/c"; false if it climbs above the root. */
+/* Normalise "a/./b/../c" to "a/c" in place; false if it climbs above
+ * the root.  The output never runs ahead of the input, so one buffer does. */
 static bool normalise(char *p)
 {
-	char *out = p, *seg = p;
+	char *out = p;
+	const char *seg = p;
+	bool more = *p != '\0';
 
-	while (*seg) {
-		char *end = strchr(seg, '/');
+	while (more) {
+		const char *end = strchr(seg, '/');
 		size_t n = end ? (size_t)(end - seg) : strlen(seg);
+		const char *next = seg + n + (end != NULL);
 
+		more = end != NULL;
 		if (n == 0 || (n == 1 && seg[0] == '.')) {
 			/* skip */
 		} else if (n == 2 && seg[0] == '.' && seg[1] == '.') {
 			if (out == p)
 				return false;
-			out--;
+			out--; /* the '/' after the previous segment */
 			while (out > p && out[-1] != '/')
 				out--;
 		} else {
@@ -201,7 +206,7 @@ static bool normalise(char *p)
 			out += n;
 			*out++ = '/';
 		}
-		seg += n + (end != NULL);
+		seg = next;
 	}
 	if (out > p)
 		out--;
