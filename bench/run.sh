@@ -1,0 +1,163 @@
+#!/bin/sh
+# make bench: mvc against `git add && git commit` and Git LFS on generated
+# models, with `cat` and `b2sum` as the floor, all measured in this run.
+#
+#   BENCH_SIZE=1G       model size (k/M/G suffixes)
+#   BENCH_DIR=/tmp/...  scratch directory (needs ~8x BENCH_SIZE free)
+#   BENCH_ONLY="first retrain5 finetune bf16 append chain unchanged real"
+#   BENCH_TOOLS="mvc git lfs"
+#
+# Times are wall seconds (files in the page cache), RSS is peak resident
+# memory, "growth" is what the version added to the store on disk.
+set -eu
+build=${MVC_BUILD:-$(pwd)/build}
+mvc=$build/mvc
+mkmodel=$build/tools/mkmodel
+size=${BENCH_SIZE:-1G}
+dir=${BENCH_DIR:-${TMPDIR:-/tmp}/mvc-bench}
+only=${BENCH_ONLY:-first retrain5 finetune bf16 append chain unchanged real}
+tools=${BENCH_TOOLS:-mvc git lfs}
+shared=$(pwd)/../shared/data
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+TIME=/usr/bin/time
+
+rm -rf "$dir"
+mkdir -p "$dir"
+want() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
+has_tool() { case " $tools " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# measure LABEL cmd...: sets SECS and RSS_MB
+measure() {
+	$TIME -f '%e %M' -o "$dir/.time" "$@" >/dev/null 2>"$dir/.err" || {
+		echo "bench: '$*' failed:" >&2; cat "$dir/.err" >&2; exit 1; }
+	SECS=$(cut -d' ' -f1 "$dir/.time")
+	RSS_MB=$(awk '{printf "%.0f", $2 / 1024}' "$dir/.time")
+}
+store_bytes() { du -sb "$1" | cut -f1; }
+row() { # scenario tool commit_s checkout_s growth raw rss_c rss_o
+	pct=$(awk -v g="$5" -v r="$6" 'BEGIN { printf "%.2f", 100 * g / r }')
+	printf '%-22s %-5s %9s %9s %14s %8s%% %7s %7s\n' "$1" "$2" "$3" "$4" "$5" "$pct" "$7" "$8"
+	echo "$1 $2 $3 $4 $5 $6 $7 $8" >>"$dir/results"
+}
+
+gen() { # out, extra mkmodel args
+	out=$1; shift
+	"$mkmodel" --seed 42 --preset recsys --size "$size" "$@" "$out"
+}
+
+header() {
+	printf '\n%-22s %-5s %9s %9s %14s %9s %7s %7s\n' scenario tool commit_s ckout_s growth_bytes "%raw" rssC_MB rssO_MB
+}
+
+# Commit v1 (and then each later version) with a tool; checkout the last one.
+# run_tool TOOL SCENARIO FILE...
+run_tool() {
+	tool=$1 scen=$2; shift 2
+	repo=$dir/$tool-$scen
+	rm -rf "$repo"; mkdir -p "$repo"
+	case $tool in
+	mvc) "$mvc" init -q "$repo" ;;
+	git) git init -q "$repo" ;;
+	lfs) git init -q "$repo" && (cd "$repo" && git lfs install --local >/dev/null && git lfs track '*.safetensors' >/dev/null && git add .gitattributes && git commit -qm attrs) ;;
+	esac
+	n=0
+	for f in "$@"; do
+		n=$((n + 1))
+		before=$(store_bytes "$repo/$( [ $tool = mvc ] && echo .mvc || echo .git)")
+		cp "$f" "$repo/model.safetensors"
+		# let the copy's mtime age past the racy window of the stat cache
+		sleep 1
+		case $tool in
+		mvc) measure sh -c "cd '$repo' && '$mvc' commit -q -m v$n model.safetensors" ;;
+		git|lfs) measure sh -c "cd '$repo' && git add model.safetensors && git commit -qm v$n" ;;
+		esac
+		csecs=$SECS crss=$RSS_MB
+		after=$(store_bytes "$repo/$( [ $tool = mvc ] && echo .mvc || echo .git)")
+		growth=$((after - before))
+		raw=$(wc -c <"$f")
+		rm -f "$repo/model.safetensors"
+		sync
+		case $tool in
+		mvc) measure sh -c "cd '$repo' && '$mvc' checkout -q HEAD && sync" ;;
+		git) measure sh -c "cd '$repo' && git checkout -q -- model.safetensors && sync" ;;
+		lfs) measure sh -c "cd '$repo' && git checkout -q -- model.safetensors && sync" ;;
+		esac
+		cmp -s "$repo/model.safetensors" "$f" || { echo "bench: $tool $scen v$n: checkout differs" >&2; exit 1; }
+		label=$scen
+		[ $# -gt 1 ] && label="$scen v$n"
+		row "$label" "$tool" "$csecs" "$SECS" "$growth" "$raw" "$crss" "$RSS_MB"
+	done
+}
+
+bench_set() { # scenario files...
+	scen=$1; shift
+	for t in $tools; do run_tool "$t" "$scen" "$@"; done
+}
+
+echo "mvc bench: model size $size, $(nproc) cores, scratch $dir"
+echo "generating models..."
+gen "$dir/v1.st"
+raw=$(wc -c <"$dir/v1.st")
+cat "$dir/v1.st" >/dev/null
+measure cat "$dir/v1.st"; cat_s=$SECS
+measure b2sum "$dir/v1.st"; b2_s=$SECS
+measure sh -c "cp '$dir/v1.st' '$dir/cp.st' && sync"; cp_s=$SECS; rm -f "$dir/cp.st"
+echo "floor: cat $cat_s s, b2sum $b2_s s, cp+sync $cp_s s for $raw bytes"
+header
+
+want first && bench_set first "$dir/v1.st"
+if want retrain5; then
+	gen "$dir/v2.st" --version 2 --retrain 0.05
+	bench_set retrain5 "$dir/v1.st" "$dir/v2.st"
+fi
+if want finetune; then
+	gen "$dir/ft.st" --nudge 1e-4
+	bench_set finetune "$dir/v1.st" "$dir/ft.st"
+fi
+if want bf16; then
+	gen "$dir/b1.st" --dtype BF16
+	gen "$dir/b2.st" --dtype BF16 --nudge 1e-2
+	bench_set bf16 "$dir/b1.st" "$dir/b2.st"
+fi
+if want append; then
+	gen "$dir/ap.st" --append-items 50000
+	bench_set append "$dir/v1.st" "$dir/ap.st"
+fi
+if want unchanged; then
+	bench_set unchanged "$dir/v1.st" "$dir/v1.st"
+fi
+if want chain; then
+	set --
+	for d in 1 2 3 4 5 6 7 8 9 10; do
+		gen "$dir/c$d.st" --version "$d" --retrain 0.05
+		set -- "$@" "$dir/c$d.st"
+	done
+	tools_save=$tools; tools=mvc
+	bench_set chain "$@"
+	tools=$tools_save
+	rm -f "$dir"/c*.st
+fi
+if want real && [ -f "$shared/movenet_v3_f16.safetensors" ]; then
+	bench_set real-movenet "$shared/movenet_v3_f16.safetensors" "$shared/movenet_v4_f16.safetensors"
+fi
+
+echo
+echo "ratios (same run):"
+awk -v cat="$cat_s" -v b2="$b2_s" -v cp="$cp_s" -v raw="$raw" '
+	{ k = $1; for (i = 2; i <= NF - 7; i++) k = k " " $i
+	  tool = $(NF-6); c[k, tool] = $(NF-5); o[k, tool] = $(NF-4); g[k, tool] = $(NF-3); r[k, tool] = $(NF-2)
+	  keys[k] = 1 }
+	END {
+	  for (k in keys) if ((k, "mvc") in c) {
+	    line = sprintf("%-22s mvc commit %.2fx cat", k, c[k, "mvc"] / (cat > 0 ? cat : 0.01))
+	    if ((k, "lfs") in c) line = line sprintf(", %.2fx lfs time (lfs/mvc %.2f)", c[k, "mvc"] / c[k, "lfs"], c[k, "lfs"] / c[k, "mvc"])
+	    if ((k, "git") in c) line = line sprintf(", %.2fx git time", c[k, "mvc"] / c[k, "git"])
+	    line = line sprintf("; checkout %.0f MB/s (cp+sync %.0f MB/s)", r[k, "mvc"] / 1e6 / (o[k, "mvc"] > 0 ? o[k, "mvc"] : 0.01), raw / 1e6 / cp)
+	    if ((k, "lfs") in o) line = line sprintf(", lfs checkout %.0f MB/s", r[k, "lfs"] / 1e6 / (o[k, "lfs"] > 0 ? o[k, "lfs"] : 0.01))
+	    if ((k, "lfs") in g && g[k, "lfs"] > 0) line = line sprintf("; growth %.3f of lfs", g[k, "mvc"] / g[k, "lfs"])
+	    print line
+	  }
+	}' "$dir/results" | sort
+echo
+echo "scratch left in $dir (rm -rf it when done)"
