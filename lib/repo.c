@@ -260,7 +260,8 @@ int mvc_repo_relpath(char **out, const mvc_repo *repo, const char *user_path)
 	if (strncmp(abs.ptr, repo->workdir, wl) != 0 ||
 	    (abs.ptr[wl] != '/' && abs.ptr[wl] != '\0' && strcmp(repo->workdir, "/")))
 		goto outside;
-	rel = abs.ptr + wl + (strcmp(repo->workdir, "/") != 0);
+	/* abs.ptr[wl] is '/' or the end: never step past the NUL */
+	rel = abs.ptr + wl;
 	if (*rel == '/')
 		rel++;
 	if (!*rel) {
