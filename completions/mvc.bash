@@ -1,0 +1,202 @@
+# bash completion for mvc(1)
+#
+# Install as mvc in bash-completion's completions directory, or source it.
+# The option lists mirror the option tables of cmd/*.c; test/cli/test_docs.sh
+# checks them against `mvc <command> --help`.
+
+# The store (.mvc) of the repository around directory $1 (default: $PWD),
+# found as mvc finds it: $MVC_DIR, else .mvc in the directory or a parent.
+_mvc_store()
+{
+	local d=${1:-$PWD}
+
+	if [[ -n ${MVC_DIR-} ]]; then
+		printf '%s\n' "$MVC_DIR"
+		return 0
+	fi
+	[[ $d == /* ]] || d=$PWD/$d
+	while :; do
+		if [[ -d $d/.mvc ]]; then
+			printf '%s\n' "$d/.mvc"
+			return 0
+		fi
+		[[ -z $d || $d == / ]] && return 1
+		d=${d%/*}
+	done
+}
+
+# Branches and tags of the repository around directory $1.
+_mvc_revs()
+{
+	local store
+
+	store=$(_mvc_store "$1") || return 0
+	printf '%s\n' HEAD
+	git --git-dir="$store" for-each-ref --format='%(refname:short)' \
+		refs/heads refs/tags 2>/dev/null
+}
+
+# Options of each command (long and short), and those that take a value.
+_mvc_opts()
+{
+	case $1 in
+	init)     echo "--quiet -q --help -h" ;;
+	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --quiet -q --json --help -h" ;;
+	status)   echo "--json --rehash --exit-code --quiet -q --help -h" ;;
+	log)      echo "--oneline --max-count -n --json --help -h" ;;
+	show)     echo "--summary -s --json --help -h" ;;
+	checkout) echo "--output -o --force -f --quiet -q --help -h" ;;
+	help)     echo "--help -h" ;;
+	esac
+}
+
+_mvc_argopts()
+{
+	case $1 in
+	commit)   echo "--message -m --file -F --meta" ;;
+	log)      echo "--max-count -n" ;;
+	checkout) echo "--output -o" ;;
+	esac
+}
+
+_mvc_commands="init commit status log show checkout help"
+
+# _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
+_mvc_reply()
+{
+	local IFS=$'\n'
+	COMPREPLY=($(compgen -W "$*" -- "$cur"))
+}
+
+# Files and directories, leaving out the store.
+_mvc_files()
+{
+	local f
+
+	compopt -o filenames 2>/dev/null
+	COMPREPLY=()
+	while IFS= read -r f; do
+		[[ $f == .mvc || $f == */.mvc ]] || COMPREPLY+=("$f")
+	done < <(compgen "${1:--f}" -- "$cur")
+}
+
+_mvc_dirs()
+{
+	_mvc_files -d
+}
+
+_mvc()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev= optword=
+	local i=1 w cmd= cmdi=0 cdir= npos=0 dashdash=0 argopts
+
+	COMPREPLY=()
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD-1]}
+
+	# global options, then the command
+	while ((i < COMP_CWORD)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		-C)
+			if ((i + 1 < COMP_CWORD)); then
+				case ${COMP_WORDS[i+1]} in
+				/*) cdir=${COMP_WORDS[i+1]} ;;
+				*) cdir=${cdir:+$cdir/}${COMP_WORDS[i+1]} ;;
+				esac
+			fi
+			i=$((i + 2)) ;;
+		-*)
+			i=$((i + 1)) ;;
+		*)
+			cmd=$w
+			cmdi=$i
+			break ;;
+		esac
+	done
+	case $cdir in
+	"~") cdir=$HOME ;;
+	"~/"*) cdir=$HOME/${cdir#"~/"} ;;
+	esac
+
+	if [[ -z $cmd ]]; then
+		if [[ $prev == -C ]]; then
+			_mvc_dirs
+		elif [[ $cur == -* ]]; then
+			_mvc_reply -C --version --help -h
+		else
+			_mvc_reply $_mvc_commands
+		fi
+		return 0
+	fi
+
+	# the value of an option: "--opt value", "--opt=value" (bash splits
+	# the latter into "--opt" "=" "value")
+	argopts=" $(_mvc_argopts "$cmd") "
+	if [[ $cur == = ]]; then
+		optword=$prev
+		cur=
+	elif [[ $prev == = ]] && ((COMP_CWORD >= 2)); then
+		optword=${COMP_WORDS[COMP_CWORD-2]}
+	elif [[ $argopts == *" $prev "* ]]; then
+		optword=$prev
+	fi
+	if [[ -n $optword && $argopts == *" $optword "* ]]; then
+		case $optword in
+		--file|-F|--output|-o) _mvc_files ;;
+		esac
+		return 0
+	fi
+
+	# count the arguments before the cursor
+	i=$((cmdi + 1))
+	while ((i < COMP_CWORD)); do
+		w=${COMP_WORDS[i]}
+		if ((dashdash)); then
+			npos=$((npos + 1))
+		elif [[ $w == -- ]]; then
+			dashdash=1
+		elif [[ $w == = ]]; then
+			i=$((i + 1))        # the value after "=" goes with the option
+		elif [[ $argopts == *" $w "* ]]; then
+			if [[ ${COMP_WORDS[i+1]-} == = ]]; then
+				i=$((i + 2))
+			else
+				i=$((i + 1))
+			fi
+		elif [[ $w != -* ]]; then
+			npos=$((npos + 1))
+		fi
+		i=$((i + 1))
+	done
+
+	if [[ $cur == -* ]] && ((!dashdash)); then
+		_mvc_reply $(_mvc_opts "$cmd")
+		return 0
+	fi
+
+	case $cmd in
+	init)
+		((npos == 0)) && _mvc_dirs ;;
+	commit)
+		_mvc_files ;;
+	log)
+		((npos == 0 && !dashdash)) && _mvc_reply $(_mvc_revs "$cdir") ;;
+	show)
+		if ((npos == 0 && !dashdash)); then
+			_mvc_reply $(_mvc_revs "$cdir")
+		else
+			_mvc_files
+		fi ;;
+	checkout)
+		if ((npos == 0)); then
+			_mvc_reply $(_mvc_revs "$cdir")
+		else
+			_mvc_files
+		fi ;;
+	help)
+		((npos == 0)) && _mvc_reply $_mvc_commands ;;
+	esac
+	return 0
+}
+
+complete -F _mvc mvc

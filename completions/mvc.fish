@@ -1,0 +1,193 @@
+# fish completion for mvc(1)
+#
+# Install as mvc.fish in a directory of $fish_complete_path, or source it.
+# The option lists mirror the option tables of cmd/*.c; test/cli/test_docs.sh
+# checks them against `mvc <command> --help`.
+
+# Options that take a value, as they may appear before the cursor.
+set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output
+
+# The words before the cursor: prints the command, then the -C directory
+# (possibly empty), then the number of arguments after the command, then
+# 1 if "--" was seen (else 0).
+function __mvc_parse
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l cmd
+    set -l cdir
+    set -l npos 0
+    set -l dashdash 0
+    while set -q tokens[1]
+        set -l w $tokens[1]
+        set -e tokens[1]
+        if test -z "$cmd"
+            switch $w
+                case -C
+                    if set -q tokens[1]
+                        switch $tokens[1]
+                            case '/*'
+                                set cdir $tokens[1]
+                            case '*'
+                                if test -n "$cdir"
+                                    set cdir $cdir/$tokens[1]
+                                else
+                                    set cdir $tokens[1]
+                                end
+                        end
+                        set -e tokens[1]
+                    end
+                case '-*'
+                case '*'
+                    set cmd $w
+            end
+        else if test $dashdash = 1
+            set npos (math $npos + 1)
+        else if test "$w" = --
+            set dashdash 1
+        else if contains -- $w $__mvc_argopts
+            set -e tokens[1]
+        else if not string match -q -- '-*' $w
+            set npos (math $npos + 1)
+        end
+    end
+    printf '%s\n' "$cmd" "$cdir" $npos $dashdash
+end
+
+function __mvc_needs_command
+    set -l p (__mvc_parse)
+    test -z "$p[1]"
+end
+
+function __mvc_using
+    set -l p (__mvc_parse)
+    test "$p[1]" = "$argv[1]"
+end
+
+# Does the cursor stand where a command expects a revision?
+function __mvc_want_rev
+    set -l p (__mvc_parse)
+    switch $p[1]
+        case log checkout
+            test $p[3] -eq 0
+        case show
+            test $p[3] -eq 0 -a $p[4] -eq 0
+        case '*'
+            return 1
+    end
+end
+
+# ... or a file?
+function __mvc_want_file
+    set -l p (__mvc_parse)
+    switch $p[1]
+        case commit
+            return 0
+        case checkout
+            test $p[3] -gt 0
+        case show
+            test $p[3] -gt 0 -o $p[4] -eq 1
+        case '*'
+            return 1
+    end
+end
+
+function __mvc_npos_zero
+    set -l p (__mvc_parse)
+    test $p[3] -eq 0
+end
+
+# The store (.mvc) of the repository, found as mvc finds it: $MVC_DIR,
+# else .mvc in the (-C) directory or a parent.
+function __mvc_store
+    if test -n "$MVC_DIR"
+        echo $MVC_DIR
+        return 0
+    end
+    set -l p (__mvc_parse)
+    set -l d $PWD
+    switch "$p[2]"
+        case ''
+        case '/*'
+            set d $p[2]
+        case '*'
+            set d $PWD/$p[2]
+    end
+    while true
+        if test -d "$d/.mvc"
+            echo "$d/.mvc"
+            return 0
+        end
+        if test -z "$d" -o "$d" = /
+            return 1
+        end
+        set d (string replace -r '/[^/]*$' '' -- $d)
+    end
+end
+
+function __mvc_revs
+    set -l store (__mvc_store)
+    or return
+    echo HEAD
+    git --git-dir=$store for-each-ref --format='%(refname:short)' refs/heads refs/tags 2>/dev/null
+end
+
+complete -c mvc -f
+
+# global options and the commands
+complete -c mvc -n __mvc_needs_command -s C -x -a '(__fish_complete_directories (commandline -ct))' -d 'run as if mvc had been started in <path>'
+complete -c mvc -n __mvc_needs_command -l version -d 'print the version'
+complete -c mvc -n __mvc_needs_command -s h -l help -d 'show the list of commands'
+complete -c mvc -n __mvc_needs_command -a init -d 'create a model repository'
+complete -c mvc -n __mvc_needs_command -a commit -d 'record a new version of model files'
+complete -c mvc -n __mvc_needs_command -a status -d 'show which model files changed'
+complete -c mvc -n __mvc_needs_command -a log -d 'list versions, newest first'
+complete -c mvc -n __mvc_needs_command -a show -d 'describe one version: files, tensors, metadata'
+complete -c mvc -n __mvc_needs_command -a checkout -d 'write the files of a version'
+complete -c mvc -n __mvc_needs_command -a help -d 'show help for mvc or a command'
+
+# init
+complete -c mvc -n '__mvc_using init' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using init' -s h -l help -d 'show this help'
+complete -c mvc -n '__mvc_using init; and __mvc_npos_zero' -x -a '(__fish_complete_directories (commandline -ct))'
+
+# commit
+complete -c mvc -n '__mvc_using commit' -s m -l message -x -d "the version's message"
+complete -c mvc -n '__mvc_using commit' -s F -l file -r -F -d "read the message from a file ('-': stdin)"
+complete -c mvc -n '__mvc_using commit' -l meta -x -d 'record metadata (repeatable), e.g. num-examples=120000'
+complete -c mvc -n '__mvc_using commit' -l allow-empty -d 'commit even if nothing changed'
+complete -c mvc -n '__mvc_using commit' -l rehash -d 'hash every file even if its size and mtime match'
+complete -c mvc -n '__mvc_using commit' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using commit' -l json -d 'print the new version as JSON'
+complete -c mvc -n '__mvc_using commit' -s h -l help -d 'show this help'
+
+# status
+complete -c mvc -n '__mvc_using status' -l json -d 'print JSON (schema in mvc-status(1))'
+complete -c mvc -n '__mvc_using status' -l rehash -d 'hash every file even if its size and mtime match'
+complete -c mvc -n '__mvc_using status' -l exit-code -d 'exit 1 if a tracked file is not clean'
+complete -c mvc -n '__mvc_using status' -s q -l quiet -d 'print nothing (with --exit-code)'
+complete -c mvc -n '__mvc_using status' -s h -l help -d 'show this help'
+
+# log
+complete -c mvc -n '__mvc_using log' -l oneline -d 'one line per version: id and summary'
+complete -c mvc -n '__mvc_using log' -s n -l max-count -x -d 'show at most <count> versions'
+complete -c mvc -n '__mvc_using log' -l json -d 'print JSON (schema in mvc-log(1))'
+complete -c mvc -n '__mvc_using log' -s h -l help -d 'show this help'
+
+# show
+complete -c mvc -n '__mvc_using show' -s s -l summary -d 'files only, no tensor table'
+complete -c mvc -n '__mvc_using show' -l json -d 'print JSON (schema in mvc-show(1))'
+complete -c mvc -n '__mvc_using show' -s h -l help -d 'show this help'
+
+# checkout
+complete -c mvc -n '__mvc_using checkout' -s o -l output -r -F -d 'write the file to <path> instead of the working directory'
+complete -c mvc -n '__mvc_using checkout' -s f -l force -d 'overwrite files with uncommitted changes'
+complete -c mvc -n '__mvc_using checkout' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using checkout' -s h -l help -d 'show this help'
+
+# help
+complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show checkout help'
+
+# revisions and files, for the commands whose arguments are those
+complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision
+complete -c mvc -n __mvc_want_file -F
