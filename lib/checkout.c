@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "scan.h"
+#include "pool.h"
 
 typedef struct writer {
 	int fd;
@@ -49,27 +50,87 @@ static int read_blob(git_blob **out, git_repository *git, const git_tree *t, con
 	return git_blob_lookup(out, git, git_tree_entry_id(e)) < 0 ? MVC_ECORRUPT : 0;
 }
 
-/* Stream the stored file into `w`, checking every digest. */
+typedef struct read_ctx {
+	writer *w;
+	git_odb *odb;
+	const mvc_manifest *m;
+	const char *path;
+	mvc_chunk_ref *refs;
+	git_oid *oids;
+	const unsigned char *hdr;
+	uint64_t pos, hpos;      /* file position written, header bytes used */
+	mvc_codec **codecs;      /* per thread */
+	unsigned char **bufs;    /* per window slot */
+	size_t window;
+} read_ctx;
+
+static int chunk_error(const read_ctx *r, const mvc_chunk_ref *ref, int error)
+{
+	char why[512], q[MVC_QUOTE_MAX];
+
+	snprintf(why, sizeof(why), "%s", mvc_error_last());
+	return mvc__err(error, "'%s': tensor '%s': chunk %llu: %s", r->path,
+	    mvc_quote(q, sizeof(q), r->m->tensors[ref->tensor].t.name),
+	    (unsigned long long)ref->chunk, why);
+}
+
+static int read_work(void *p, size_t item, unsigned thread)
+{
+	read_ctx *r = p;
+	const mvc_chunk_ref *ref = &r->refs[item];
+	unsigned char *buf = r->bufs[item % r->window], d[MVC_DIGEST_SIZE];
+	int error;
+
+	if ((error = mvc__chunk_load(r->odb, r->codecs[thread], &r->oids[item], buf, ref->len,
+	         NULL, NULL, NULL)) < 0)
+		return chunk_error(r, ref, error);
+	mvc_blake2b(d, buf, ref->len);
+	if (memcmp(d, r->m->tensors[ref->tensor].chunk_digests + ref->chunk * MVC_DIGEST_SIZE,
+	        MVC_DIGEST_SIZE)) {
+		mvc__err(MVC_ECORRUPT, "fails its BLAKE2b digest (corrupt object)");
+		return chunk_error(r, ref, MVC_ECORRUPT);
+	}
+	return 0;
+}
+
+static int read_done(void *p, size_t item)
+{
+	read_ctx *r = p;
+	const mvc_chunk_ref *ref = &r->refs[item];
+	uint64_t gap = ref->offset - r->pos;
+	int error;
+
+	/* non-tensor bytes before this chunk come from the header blob */
+	if (gap && (error = out_put(r->w, r->hdr + r->hpos, (size_t)gap)) < 0)
+		return error;
+	r->hpos += gap;
+	r->pos = ref->offset + ref->len;
+	return out_put(r->w, r->bufs[item % r->window], ref->len);
+}
+
+/* Stream the stored file into `w`, checking every digest, on all cores. */
 static int write_file(writer *w, git_repository *git, const git_tree *ftree,
                       const mvc_manifest *m, const char *path)
 {
 	git_blob *hblob = NULL;
 	git_tree *t = NULL, *tt = NULL;
 	const git_tree_entry *e;
-	const unsigned char *hdr;
-	unsigned char digest[MVC_DIGEST_SIZE], *chunk = NULL;
-	uint64_t pos = 0, hpos = 0, maxchunk = 1;
-	mvc_codec *codec = NULL;
+	unsigned char digest[MVC_DIGEST_SIZE];
+	unsigned nthreads = mvc__pool_threads();
+	uint64_t maxchunk = 1;
+	size_t nrefs = 0, k = 0;
+	read_ctx r;
 	char q[MVC_QUOTE_MAX];
 	int error;
 
+	memset(&r, 0, sizeof(r));
 	if (read_blob(&hblob, git, ftree, "header") < 0 ||
 	    (uint64_t)git_blob_rawsize(hblob) != m->header_size) {
 		error = mvc__err(MVC_ECORRUPT, "'%s': the stored header is missing or damaged", path);
 		goto done;
 	}
-	hdr = git_blob_rawcontent(hblob);
-	mvc_blake2b(digest, hdr, (size_t)m->header_size);
+	r.hdr = git_blob_rawcontent(hblob);
+	mvc_blake2b(digest, r.hdr, (size_t)m->header_size);
 	if (memcmp(digest, m->header_digest, MVC_DIGEST_SIZE) != 0) {
 		error = mvc__err(MVC_ECORRUPT, "'%s': the stored header fails its digest", path);
 		goto done;
@@ -78,74 +139,78 @@ static int write_file(writer *w, git_repository *git, const git_tree *ftree,
 		error = mvc__err_git(MVC_ECORRUPT, "'%s': cannot read the tensor table", path);
 		goto done;
 	}
-	for (size_t i = 0; i < m->ntensors; i++)
-		if (m->tensors[i].nchunks && m->tensors[i].chunk_size > maxchunk)
-			maxchunk = m->tensors[i].chunk_size;
-	if ((error = mvc_codec_new(&codec)) < 0)
+	if ((error = mvc__chunk_list(&r.refs, &nrefs, m)) < 0)
 		goto done;
-	if (!(chunk = mvc__malloc((size_t)maxchunk))) {
+	if (!(r.oids = mvc__calloc(nrefs + 1, sizeof(*r.oids)))) {
 		error = MVC_ENOMEM;
 		goto done;
 	}
+	/* the blob of every chunk, from the tensor trees */
 	for (size_t i = 0; i < m->ntensors; i++) {
 		const mvc_manifest_tensor *mt = &m->tensors[i];
-		uint64_t gap = mt->t.offset - pos;
 		char name[24];
 
-		if ((error = out_put(w, hdr + hpos, (size_t)gap)) < 0)
-			goto done;
-		hpos += gap;
-		pos = mt->t.offset;
-		mvc_quote(q, sizeof(q), mt->t.name);
 		if (!mt->nchunks)
 			continue;
+		if (mt->chunk_size > maxchunk)
+			maxchunk = mt->chunk_size;
 		mvc__index_name(name, i);
+		mvc_quote(q, sizeof(q), mt->t.name);
 		if (!t || !(e = git_tree_entry_byname(t, name)) ||
 		    git_tree_lookup(&tt, git, git_tree_entry_id(e)) < 0) {
 			error = mvc__err(MVC_ECORRUPT, "'%s': tensor '%s': its chunk table is missing",
 			    path, q);
 			goto done;
 		}
-		for (uint64_t c = 0; c < mt->nchunks; c++) {
-			size_t n = (size_t)(mt->t.size - c * mt->chunk_size < mt->chunk_size
-			                        ? mt->t.size - c * mt->chunk_size : mt->chunk_size);
-			git_blob *b = NULL;
-
+		for (uint64_t c = 0; c < mt->nchunks; c++, k++) {
 			mvc__index_name(name, c);
-			if (read_blob(&b, git, tt, name) < 0) {
-				error = mvc__err(MVC_ECORRUPT,
-				    "'%s': tensor '%s': chunk %llu is missing or unreadable", path, q,
-				    (unsigned long long)c);
-				goto done;
-			}
-			error = mvc_codec_decode(codec, chunk, n, git_blob_rawcontent(b),
-			    (size_t)git_blob_rawsize(b));
-			git_blob_free(b);
-			if (error < 0) {
-				char why[512];
-				snprintf(why, sizeof(why), "%s", mvc_error_last());
-				error = mvc__err(error, "'%s': tensor '%s': chunk %llu: %s", path, q,
-				    (unsigned long long)c, why);
-				goto done;
-			}
-			mvc_blake2b(digest, chunk, n);
-			if (memcmp(digest, mt->chunk_digests + c * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE)) {
-				error = mvc__err(MVC_ECORRUPT,
-				    "'%s': tensor '%s': chunk %llu fails its BLAKE2b digest (corrupt object)",
+			if (!(e = git_tree_entry_byname(tt, name)) ||
+			    git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+				error = mvc__err(MVC_ECORRUPT, "'%s': tensor '%s': chunk %llu is missing",
 				    path, q, (unsigned long long)c);
 				goto done;
 			}
-			if ((error = out_put(w, chunk, n)) < 0)
-				goto done;
+			r.oids[k] = *git_tree_entry_id(e);
 		}
 		git_tree_free(tt);
 		tt = NULL;
-		pos += mt->t.size;
 	}
-	error = out_put(w, hdr + hpos, (size_t)(m->header_size - hpos));
+	if (git_repository_odb(&r.odb, git) < 0) {
+		error = mvc__err_git(MVC_ERROR, "cannot open the object database");
+		goto done;
+	}
+	if (nthreads > nrefs)
+		nthreads = nrefs ? (unsigned)nrefs : 1;
+	r.window = 2 * (size_t)nthreads + 2;
+	if (!(r.codecs = mvc__calloc(nthreads, sizeof(*r.codecs))) ||
+	    !(r.bufs = mvc__calloc(r.window, sizeof(*r.bufs)))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	for (unsigned i = 0; i < nthreads; i++)
+		if ((error = mvc_codec_new(&r.codecs[i])) < 0)
+			goto done;
+	for (size_t i = 0; i < r.window; i++)
+		if (!(r.bufs[i] = mvc__malloc((size_t)maxchunk))) {
+			error = MVC_ENOMEM;
+			goto done;
+		}
+	r.w = w;
+	r.m = m;
+	r.path = path;
+	if ((error = mvc__pool_run(nrefs, nthreads, r.window, read_work, read_done, &r)) < 0)
+		goto done;
+	error = out_put(w, r.hdr + r.hpos, (size_t)(m->header_size - r.hpos));
 done:
-	free(chunk);
-	mvc_codec_free(codec);
+	for (unsigned i = 0; r.codecs && i < nthreads; i++)
+		mvc_codec_free(r.codecs[i]);
+	free(r.codecs);
+	for (size_t i = 0; r.bufs && i < r.window; i++)
+		free(r.bufs[i]);
+	free(r.bufs);
+	free(r.refs);
+	free(r.oids);
+	git_odb_free(r.odb);
 	git_tree_free(tt);
 	git_tree_free(t);
 	git_blob_free(hblob);

@@ -4,15 +4,20 @@
  *   0  "MVCK"            magic
  *   4  u8 version        MVC_CHUNK_VERSION
  *   5  u8 encoding       mvc_encoding
- *   6  u8 planes         byte planes (grouped), else 1
- *   7  u8 reserved       0
+ *   6  u8 planes         byte planes (grouped, delta), else 1
+ *   7  u8 flags          MVC_CHUNK_ROTATE
  *   8  u64le raw size
  *
- * MVC_ENC_GROUPED: for each plane a 5-byte record {u8 method, u32le
- * stored length} and then the planes' bytes in order.  Method 0 stores a
- * plane as is, method 1 is one zstd frame.  Plane k holds byte k of every
- * element, so the exponent bytes of floats sit together and compress.
+ * MVC_ENC_DELTA then has 24 bytes: the base blob's 20-byte id, u8 depth,
+ * 3 reserved bytes.  MVC_ENC_GROUPED and MVC_ENC_DELTA then have, for
+ * each plane, a 5-byte record {u8 method, u32le stored length}, and the
+ * planes' bytes in order.  Method 0 stores a plane as is, method 1 is one
+ * zstd frame.  Plane k holds byte k of every element, so the exponent
+ * bytes of floats sit together and compress; with MVC_CHUNK_ROTATE each
+ * element was first rotated left by one bit, moving the sign bit out of
+ * the exponent byte.  A delta's planes hold raw XOR base.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -22,12 +27,18 @@
 #define PLANE_ZSTD 1
 #define MAX_PLANES 8
 #define ZSTD_LEVEL 1
+/* Planes whose sampled order-0 entropy is above this many bits per byte
+ * would not shrink by more than a few per cent: store them without
+ * spending zstd time (the low mantissa bytes of trained weights). */
+#define SKIP_ENTROPY 7.8
 
 struct mvc_codec {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	unsigned char *planes;    /* grouped raw bytes */
 	size_t planes_cap;
+	unsigned char *work;      /* rotated / XORed input */
+	size_t work_cap;
 	unsigned char *out;       /* encoded output */
 	size_t out_cap;
 };
@@ -60,6 +71,7 @@ void mvc_codec_free(mvc_codec *c)
 	ZSTD_freeCCtx(c->cctx);
 	ZSTD_freeDCtx(c->dctx);
 	free(c->planes);
+	free(c->work);
 	free(c->out);
 	free(c);
 }
@@ -103,14 +115,45 @@ static uint64_t get_u64(const unsigned char *p)
 	return v;
 }
 
-static void put_header(unsigned char *h, mvc_encoding enc, unsigned planes, uint64_t raw)
+static void put_header(unsigned char *h, mvc_encoding enc, unsigned planes, unsigned flags,
+                       uint64_t raw)
 {
 	memcpy(h, MVC_CHUNK_MAGIC, 4);
 	h[4] = MVC_CHUNK_VERSION;
 	h[5] = (unsigned char)enc;
 	h[6] = (unsigned char)planes;
-	h[7] = 0;
+	h[7] = (unsigned char)flags;
 	put_u64(h + 8, raw);
+}
+
+/* Rotate each little-endian w-byte word left (dir 1) or right (dir -1)
+ * by one bit.  Linear over XOR, so deltas may be rotated too. */
+static void rotate(unsigned char *p, size_t n, unsigned w, int dir)
+{
+	size_t count = n / w;
+
+	if (w == 2) {
+		for (size_t i = 0; i < count; i++) {
+			uint16_t v;
+			memcpy(&v, p + 2 * i, 2);
+			v = dir > 0 ? (uint16_t)(v << 1 | v >> 15) : (uint16_t)(v >> 1 | v << 15);
+			memcpy(p + 2 * i, &v, 2);
+		}
+	} else if (w == 4) {
+		for (size_t i = 0; i < count; i++) {
+			uint32_t v;
+			memcpy(&v, p + 4 * i, 4);
+			v = dir > 0 ? v << 1 | v >> 31 : v >> 1 | v << 31;
+			memcpy(p + 4 * i, &v, 4);
+		}
+	} else if (w == 8) {
+		for (size_t i = 0; i < count; i++) {
+			uint64_t v;
+			memcpy(&v, p + 8 * i, 8);
+			v = dir > 0 ? v << 1 | v >> 63 : v >> 1 | v << 63;
+			memcpy(p + 8 * i, &v, 8);
+		}
+	}
 }
 
 static void group(unsigned char *dst, const unsigned char *src, size_t n, unsigned w)
@@ -165,22 +208,37 @@ static void ungroup(unsigned char *dst, const unsigned char *src, size_t n, unsi
 	}
 }
 
-int mvc_codec_encode(mvc_codec *c, const unsigned char **out, size_t *outlen,
-                     const void *raw, size_t len, unsigned w)
+/* Would zstd gain anything on this plane?  An order-0 entropy estimate on
+ * a sample: cheap next to compressing it. */
+static bool worth_compressing(const unsigned char *p, size_t n)
 {
-	size_t plane_len, pos, bound;
-	const unsigned char *src = raw;
+	unsigned hist[256] = { 0 };
+	size_t step, taken = 0;
+	double h = 0;
+
+	if (n < 8192)
+		return true;
+	step = n / 4096;
+	for (size_t i = 0; i < n; i += step, taken++)
+		hist[p[i]]++;
+	for (int b = 0; b < 256; b++)
+		if (hist[b]) {
+			double q = (double)hist[b] / (double)taken;
+			h -= q * log2(q);
+		}
+	return h < SKIP_ENTROPY;
+}
+
+/* Group `src` into planes and encode them after `pos` bytes of header. */
+static int encode_planes(mvc_codec *c, size_t *outlen, size_t pos, const unsigned char *src,
+                         size_t len, unsigned w)
+{
+	size_t plane_len = len / w, bound = ZSTD_compressBound(plane_len), table = pos;
 	int error;
 
-	if (w < 1 || w > MAX_PLANES || len % w != 0)
-		w = 1;
-	plane_len = len / w;
-	bound = ZSTD_compressBound(plane_len);
 	if (bound < plane_len || bound > UINT32_MAX)
 		return mvc__err(MVC_EINVALID, "chunk of %zu bytes is too large", len);
-	/* header + plane table + worst case of every plane */
-	if ((error = reserve(&c->out, &c->out_cap,
-	         MVC_CHUNK_HEADER_SIZE + 5 * MAX_PLANES + w * bound + len)) < 0)
+	if ((error = reserve(&c->out, &c->out_cap, pos + 5 * MAX_PLANES + w * bound + len)) < 0)
 		return error;
 	if (w > 1) {
 		if ((error = reserve(&c->planes, &c->planes_cap, len)) < 0)
@@ -188,13 +246,15 @@ int mvc_codec_encode(mvc_codec *c, const unsigned char **out, size_t *outlen,
 		group(c->planes, src, len, w);
 		src = c->planes;
 	}
-	pos = MVC_CHUNK_HEADER_SIZE + 5 * (size_t)w;
+	pos += 5 * (size_t)w;
 	for (unsigned k = 0; k < w; k++) {
-		unsigned char *rec = c->out + MVC_CHUNK_HEADER_SIZE + 5 * k;
+		unsigned char *rec = c->out + table + 5 * k;
 		const unsigned char *plane = src + k * plane_len;
-		size_t z = ZSTD_compress2(c->cctx, c->out + pos, bound, plane, plane_len);
+		size_t z = 0;
 
-		if (!ZSTD_isError(z) && z < plane_len) {
+		if (worth_compressing(plane, plane_len))
+			z = ZSTD_compress2(c->cctx, c->out + pos, bound, plane, plane_len);
+		if (z && !ZSTD_isError(z) && z < plane_len) {
 			rec[0] = PLANE_ZSTD;
 			put_u32(rec + 1, (uint32_t)z);
 			pos += z;
@@ -205,14 +265,90 @@ int mvc_codec_encode(mvc_codec *c, const unsigned char **out, size_t *outlen,
 			pos += plane_len;
 		}
 	}
+	*outlen = pos;
+	return 0;
+}
+
+/* The bytes to group: rotated and/or XORed copies in c->work as needed. */
+static int prepare(mvc_codec *c, const unsigned char **src, const void *raw, const void *base,
+                   size_t len, unsigned w, unsigned flags)
+{
+	int error;
+
+	*src = raw;
+	if (!base && !(flags & MVC_CHUNK_ROTATE))
+		return 0;
+	if ((error = reserve(&c->work, &c->work_cap, len)) < 0)
+		return error;
+	if (base) {
+		const unsigned char *a = raw, *b = base;
+		for (size_t i = 0; i < len; i++)
+			c->work[i] = a[i] ^ b[i];
+	} else {
+		memcpy(c->work, raw, len);
+	}
+	if (flags & MVC_CHUNK_ROTATE)
+		rotate(c->work, len, w, 1);
+	*src = c->work;
+	return 0;
+}
+
+static unsigned check_width(unsigned w, size_t len, unsigned *flags)
+{
+	if (w < 1 || w > MAX_PLANES || len % w != 0 || (w != 2 && w != 4 && w != 8))
+		w = 1;
+	if (w == 1)
+		*flags &= ~(unsigned)MVC_CHUNK_ROTATE;
+	return w;
+}
+
+int mvc_codec_encode(mvc_codec *c, const unsigned char **out, size_t *outlen,
+                     const void *raw, size_t len, unsigned w, unsigned flags)
+{
+	const unsigned char *src;
+	size_t pos;
+	int error;
+
+	flags &= MVC_CHUNK_ROTATE;
+	w = check_width(w, len, &flags);
+	if ((error = prepare(c, &src, raw, NULL, len, w, flags)) < 0 ||
+	    (error = encode_planes(c, &pos, MVC_CHUNK_HEADER_SIZE, src, len, w)) < 0)
+		return error;
 	if (pos >= MVC_CHUNK_HEADER_SIZE + len) {
 		/* grouping gained nothing: store the raw bytes */
-		put_header(c->out, MVC_ENC_RAW, 1, len);
+		if ((error = reserve(&c->out, &c->out_cap, MVC_CHUNK_HEADER_SIZE + len)) < 0)
+			return error;
+		put_header(c->out, MVC_ENC_RAW, 1, 0, len);
 		memcpy(c->out + MVC_CHUNK_HEADER_SIZE, raw, len);
 		pos = MVC_CHUNK_HEADER_SIZE + len;
 	} else {
-		put_header(c->out, MVC_ENC_GROUPED, w, len);
+		put_header(c->out, MVC_ENC_GROUPED, w, flags, len);
 	}
+	*out = c->out;
+	*outlen = pos;
+	return 0;
+}
+
+int mvc_codec_encode_delta(mvc_codec *c, const unsigned char **out, size_t *outlen,
+                           const void *raw, const void *base, size_t len, unsigned w,
+                           unsigned flags, const unsigned char base_id[20], unsigned depth)
+{
+	const unsigned char *src;
+	size_t pos;
+	int error;
+
+	if (depth < 1 || depth > MVC_DELTA_MAX_DEPTH)
+		return mvc__err(MVC_EINVALID, "delta depth %u out of range", depth);
+	flags &= MVC_CHUNK_ROTATE;
+	w = check_width(w, len, &flags);
+	if ((error = prepare(c, &src, raw, base, len, w, flags)) < 0 ||
+	    (error = encode_planes(c, &pos, MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE, src,
+	         len, w)) < 0)
+		return error;
+	put_header(c->out, MVC_ENC_DELTA, w, flags, len);
+	memcpy(c->out + MVC_CHUNK_HEADER_SIZE, base_id, 20);
+	c->out[MVC_CHUNK_HEADER_SIZE + 20] = (unsigned char)depth;
+	memset(c->out + MVC_CHUNK_HEADER_SIZE + 21, 0, 3);
 	*out = c->out;
 	*outlen = pos;
 	return 0;
@@ -231,71 +367,121 @@ int mvc_codec_encoding(const void *enc, size_t enclen)
 	return h[5];
 }
 
-int mvc_codec_decode(mvc_codec *c, void *dst, size_t expect, const void *encp, size_t enclen)
+int mvc_codec_delta_info(const void *encp, size_t enclen, unsigned char base_id[20],
+                         unsigned *depth)
 {
 	const unsigned char *enc = encp;
+	int e = mvc_codec_encoding(enc, enclen);
+
+	if (e < 0)
+		return e;
+	if (e != MVC_ENC_DELTA)
+		return 0;
+	if (enclen < MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE)
+		return mvc__err(MVC_ECORRUPT, "delta chunk is truncated");
+	*depth = enc[MVC_CHUNK_HEADER_SIZE + 20];
+	if (*depth < 1 || *depth > MVC_DELTA_MAX_DEPTH)
+		return mvc__err(MVC_ECORRUPT, "delta chunk has depth %u (at most %d)", *depth,
+		    MVC_DELTA_MAX_DEPTH);
+	memcpy(base_id, enc + MVC_CHUNK_HEADER_SIZE, 20);
+	return 1;
+}
+
+int mvc_codec_decode(mvc_codec *c, void *dstp, size_t expect, const void *encp, size_t enclen)
+{
+	const unsigned char *enc = encp;
+	unsigned char *dst = dstp, *target, *planes;
 	uint64_t raw;
-	unsigned w;
+	unsigned w, flags;
 	size_t plane_len, pos;
-	unsigned char *planes;
 	int e, error;
 
 	if ((e = mvc_codec_encoding(enc, enclen)) < 0)
 		return e;
 	raw = get_u64(enc + 8);
 	w = enc[6];
+	flags = enc[7];
 	if (raw != expect)
 		return mvc__err(MVC_ECORRUPT, "chunk holds %llu bytes, %zu expected",
 		    (unsigned long long)raw, expect);
+	if (flags & ~(unsigned)MVC_CHUNK_ROTATE)
+		return mvc__err(MVC_EUNSUPPORTED,
+		    "chunk flags 0x%02x are not known to this mvc (%s); upgrade mvc", flags, MVC_VERSION);
 	switch (e) {
 	case MVC_ENC_RAW:
-		if (enclen - MVC_CHUNK_HEADER_SIZE != raw)
+		if (enclen - MVC_CHUNK_HEADER_SIZE != raw || flags)
 			return mvc__err(MVC_ECORRUPT, "raw chunk has the wrong length");
 		memcpy(dst, enc + MVC_CHUNK_HEADER_SIZE, (size_t)raw);
 		return 0;
 	case MVC_ENC_GROUPED:
+		pos = MVC_CHUNK_HEADER_SIZE;
+		break;
+	case MVC_ENC_DELTA:
+		pos = MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE;
+		if (enclen < pos)
+			return mvc__err(MVC_ECORRUPT, "delta chunk is truncated");
 		break;
 	default:
 		return mvc__err(MVC_EUNSUPPORTED,
 		    "chunk encoding %d is not known to this mvc (%s); upgrade mvc", e, MVC_VERSION);
 	}
-	if (w < 1 || w > MAX_PLANES || raw % w != 0 ||
-	    enclen < MVC_CHUNK_HEADER_SIZE + 5 * (size_t)w)
+	if (w < 1 || w > MAX_PLANES || raw % w != 0 || enclen < pos + 5 * (size_t)w ||
+	    ((flags & MVC_CHUNK_ROTATE) && w != 2 && w != 4 && w != 8))
 		return mvc__err(MVC_ECORRUPT, "chunk has a bad plane table");
 	plane_len = (size_t)raw / w;
+	/* decode into scratch when anything must happen after ungrouping */
+	target = dst;
+	if (e == MVC_ENC_DELTA || (flags & MVC_CHUNK_ROTATE)) {
+		if ((error = reserve(&c->work, &c->work_cap, (size_t)raw)) < 0)
+			return error;
+		target = c->work;
+	}
+	planes = target;
 	if (w > 1) {
 		if ((error = reserve(&c->planes, &c->planes_cap, (size_t)raw)) < 0)
 			return error;
 		planes = c->planes;
-	} else {
-		planes = dst;
 	}
-	pos = MVC_CHUNK_HEADER_SIZE + 5 * (size_t)w;
-	for (unsigned k = 0; k < w; k++) {
-		const unsigned char *rec = enc + MVC_CHUNK_HEADER_SIZE + 5 * k;
-		size_t stored = get_u32(rec + 1);
+	{
+		const unsigned char *table = enc + pos;
 
-		if (stored > enclen - pos)
-			return mvc__err(MVC_ECORRUPT, "chunk plane %u runs past the end", k);
-		if (rec[0] == PLANE_STORED) {
-			if (stored != plane_len)
-				return mvc__err(MVC_ECORRUPT, "stored plane %u has the wrong length", k);
-			memcpy(planes + k * plane_len, enc + pos, plane_len);
-		} else if (rec[0] == PLANE_ZSTD) {
-			size_t z = ZSTD_decompressDCtx(c->dctx, planes + k * plane_len, plane_len,
-			    enc + pos, stored);
+		pos += 5 * (size_t)w;
+		for (unsigned k = 0; k < w; k++) {
+			const unsigned char *rec = table + 5 * k;
+			size_t stored = get_u32(rec + 1);
 
-			if (ZSTD_isError(z) || z != plane_len)
-				return mvc__err(MVC_ECORRUPT, "chunk plane %u does not decompress%s%s", k,
-				    ZSTD_isError(z) ? ": " : "", ZSTD_isError(z) ? ZSTD_getErrorName(z) : "");
-		} else {
-			return mvc__err(MVC_EUNSUPPORTED, "chunk plane method %u is not known", rec[0]);
+			if (stored > enclen - pos)
+				return mvc__err(MVC_ECORRUPT, "chunk plane %u runs past the end", k);
+			if (rec[0] == PLANE_STORED) {
+				if (stored != plane_len)
+					return mvc__err(MVC_ECORRUPT, "stored plane %u has the wrong length", k);
+				memcpy(planes + k * plane_len, enc + pos, plane_len);
+			} else if (rec[0] == PLANE_ZSTD) {
+				size_t z = ZSTD_decompressDCtx(c->dctx, planes + k * plane_len, plane_len,
+				    enc + pos, stored);
+
+				if (ZSTD_isError(z) || z != plane_len)
+					return mvc__err(MVC_ECORRUPT, "chunk plane %u does not decompress%s%s",
+					    k, ZSTD_isError(z) ? ": " : "",
+					    ZSTD_isError(z) ? ZSTD_getErrorName(z) : "");
+			} else {
+				return mvc__err(MVC_EUNSUPPORTED, "chunk plane method %u is not known",
+				    rec[0]);
+			}
+			pos += stored;
 		}
-		pos += stored;
 	}
 	if (pos != enclen)
 		return mvc__err(MVC_ECORRUPT, "chunk has %zu trailing bytes", enclen - pos);
 	if (w > 1)
-		ungroup(dst, planes, (size_t)raw, w);
+		ungroup(target, planes, (size_t)raw, w);
+	if (flags & MVC_CHUNK_ROTATE)
+		rotate(target, (size_t)raw, w, -1);
+	if (e == MVC_ENC_DELTA) {
+		for (size_t i = 0; i < raw; i++)
+			dst[i] ^= target[i];
+	} else if (target != dst) {
+		memcpy(dst, target, (size_t)raw);
+	}
 	return 0;
 }

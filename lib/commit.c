@@ -1,10 +1,24 @@
 /*
- * mvc commit: store each file as a tree of MANIFEST, header and one
- * subtree of chunk blobs per tensor.  A chunk whose digest equals the
- * parent's chunk at the same place (same tensor name, same index) reuses
- * the parent's blob without being encoded again; so an unchanged tensor
- * ends up with the parent's very subtree, and an unchanged file with the
- * parent's file tree.
+ * mvc commit.  Each tracked file becomes a tree of MANIFEST, header and
+ * t/<tensor>/<chunk> blobs.  It runs in two passes over the chunks, both
+ * on all cores:
+ *
+ *  1. hash: every chunk's BLAKE2b digest.  A chunk equal to the parent
+ *     version's chunk at the same place (same tensor name and index)
+ *     reuses the parent's blob, and so do its delta bases; a chunk equal
+ *     to an earlier chunk of this commit reuses that one's.  What is left
+ *     is new, so the pack's object count is known before it is written.
+ *  2. encode the new chunks: XOR with the parent's chunk (a delta) when
+ *     that is smaller than the chunk alone, byte-group, zstd, frame as
+ *     pack entries; one thread appends them to the pack in chunk order,
+ *     so the output does not depend on the thread count.
+ *
+ * Delta chains are bounded (MVC_DELTA_MAX_DEPTH); past the bound a chunk
+ * is coded against its chain's full chunk instead.  Every base of a delta
+ * is named in the tensor's tree ("<chunk>-<k>"), so whatever keeps a
+ * version keeps what it needs to be read: gc, shallow clones and pushes
+ * of one branch never strand a delta.  Trees, manifests and headers go
+ * into a second, small pack.
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -15,247 +29,72 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "scan.h"
+#include "pack.h"
+#include "pool.h"
 
-/* Digest -> blob id, for chunks already stored by this commit. */
-typedef struct seen_map {
-	size_t cap, count;
-	struct seen { unsigned char digest[MVC_DIGEST_SIZE]; git_oid oid; int used; } *slots;
-} seen_map;
+/* A delta no smaller than this share of the raw chunk is compared with
+ * the chunk encoded alone. */
+#define DELTA_CHECK_SHARE 0.6
 
-static uint64_t dhash(const unsigned char *d)
-{
-	uint64_t h;
+enum { CHUNK_NEW, CHUNK_REUSE, CHUNK_DUP };
 
-	memcpy(&h, d, sizeof(h));
-	return h;
-}
+typedef struct job {
+	uint32_t file;
+	mvc_chunk_ref ref;
+	uint8_t kind;
+	uint8_t has_parent;     /* a parent chunk to delta against */
+	uint8_t nchain;
+	size_t dup_of;          /* CHUNK_DUP: the job holding the blob */
+	git_oid oid;            /* the chunk's blob */
+	git_oid parent;         /* CHUNK_NEW: the parent's blob at this place */
+	git_oid *chain;         /* delta bases to name in the tree */
+} job;
 
-static int seen_put(seen_map *m, const unsigned char *d, const git_oid *oid);
+typedef struct cfile {
+	const char *path;
+	char *fspath;
+	int fd;
+	int unchanged;          /* stat cache: same as the parent, not read */
+	mvc_layout *layout;
+	mvc_manifest *m;
+	mvc_manifest *pm;       /* the parent version's manifest */
+	git_tree *pft;          /* the parent's file tree, its "t" tree */
+	git_tree *pt;
+	git_tree **ptensor;     /* per tensor of m: the parent's same-name subtree */
+	long *pidx;             /* per tensor of m: index in pm, or -1 */
+	mvc_buf header;
+	size_t first_job;
+	git_oid tree;
+} cfile;
 
-static int seen_grow(seen_map *m)
-{
-	seen_map n = { m->cap ? m->cap * 2 : 1024, 0, NULL };
+typedef struct slot {
+	mvc_pack_entry entry;
+	size_t stored;          /* encoded bytes */
+	git_oid chain[MVC_DELTA_MAX_DEPTH];
+	unsigned nchain;
+} slot;
 
-	if (!(n.slots = calloc(n.cap, sizeof(*n.slots))))
-		return mvc__err(MVC_ENOMEM, "out of memory");
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->slots[i].used)
-			seen_put(&n, m->slots[i].digest, &m->slots[i].oid);
-	free(m->slots);
-	*m = n;
-	return 0;
-}
-
-static int seen_put(seen_map *m, const unsigned char *d, const git_oid *oid)
-{
-	size_t i;
-	int error;
-
-	if ((m->count + 1) * 2 > m->cap && (error = seen_grow(m)) < 0)
-		return error;
-	for (i = dhash(d) & (m->cap - 1); m->slots[i].used; i = (i + 1) & (m->cap - 1))
-		if (!memcmp(m->slots[i].digest, d, MVC_DIGEST_SIZE))
-			return 0;
-	memcpy(m->slots[i].digest, d, MVC_DIGEST_SIZE);
-	m->slots[i].oid = *oid;
-	m->slots[i].used = 1;
-	m->count++;
-	return 0;
-}
-
-static const git_oid *seen_get(const seen_map *m, const unsigned char *d)
-{
-	if (!m->cap)
-		return NULL;
-	for (size_t i = dhash(d) & (m->cap - 1); m->slots[i].used; i = (i + 1) & (m->cap - 1))
-		if (!memcmp(m->slots[i].digest, d, MVC_DIGEST_SIZE))
-			return &m->slots[i].oid;
-	return NULL;
-}
+typedef struct tctx {       /* per worker thread */
+	mvc_codec *codec;
+	unsigned char *raw, *base, *key;
+} tctx;
 
 typedef struct commit_ctx {
 	git_repository *git;
-	mvc_objw *w;
-	mvc_codec *codec;
-	seen_map seen;
+	git_odb *odb;
+	cfile *files;
+	size_t nfiles;
+	job *jobs;
+	size_t njobs;
+	size_t *todo;           /* indexes of CHUNK_NEW jobs */
+	size_t ntodo;
+	slot *slots;
+	size_t window;
+	tctx *threads;
+	unsigned nthreads;
+	mvc_pack *pack;
 	mvc_commit_stats *stats;
-	/* the file being stored */
-	const char *path;
-	const mvc_manifest *parent;   /* its manifest in the parent, or NULL */
-	git_tree *parent_ftree;
-	git_tree *parent_t;           /* parent's "t" subtree */
-	git_treebuilder *tensors;     /* the new "t" tree */
-	git_treebuilder *chunks;      /* the tensor being stored */
-	git_tree *parent_tensor;      /* parent's subtree of the same tensor */
-	const mvc_manifest_tensor *parent_mt;
 } commit_ctx;
-
-static int finish_tensor(commit_ctx *c, size_t ti)
-{
-	git_oid tree;
-	char name[24];
-
-	if (!c->chunks)
-		return 0;
-	if (git_treebuilder_write(&tree, c->chunks) < 0)
-		return mvc__err_git(MVC_EIO, "cannot write a tensor tree");
-	mvc__index_name(name, ti);
-	if (git_treebuilder_insert(NULL, c->tensors, name, &tree, GIT_FILEMODE_TREE) < 0)
-		return mvc__err_git(MVC_ERROR, "cannot build the tensor table");
-	git_treebuilder_free(c->chunks);
-	c->chunks = NULL;
-	git_tree_free(c->parent_tensor);
-	c->parent_tensor = NULL;
-	return 0;
-}
-
-static int start_tensor(commit_ctx *c, mvc_manifest *m, size_t ti)
-{
-	long pi;
-
-	if (git_treebuilder_new(&c->chunks, c->git, NULL) < 0)
-		return mvc__err_git(MVC_ERROR, "cannot build a tensor tree");
-	c->parent_mt = NULL;
-	pi = c->parent ? mvc_manifest_find(c->parent, m->tensors[ti].t.name) : -1;
-	if (pi >= 0 && c->parent_t &&
-	    c->parent->tensors[pi].chunk_size == m->tensors[ti].chunk_size) {
-		const git_tree_entry *e;
-		char name[24];
-
-		mvc__index_name(name, (uint64_t)pi);
-		e = git_tree_entry_byname(c->parent_t, name);
-		/* a parent we cannot read is no reason to fail: store afresh */
-		if (e && git_tree_lookup(&c->parent_tensor, c->git, git_tree_entry_id(e)) == 0)
-			c->parent_mt = &c->parent->tensors[pi];
-	}
-	return 0;
-}
-
-static int on_chunk(void *payload, mvc_manifest *m, size_t ti, uint64_t ci,
-                    const unsigned char *data, size_t len)
-{
-	commit_ctx *c = payload;
-	const unsigned char *d = m->tensors[ti].chunk_digests + ci * MVC_DIGEST_SIZE;
-	const git_oid *known = NULL;
-	git_oid oid;
-	char name[24];
-	int error;
-
-	if (ci == 0 && (error = start_tensor(c, m, ti)) < 0)
-		return error;
-	mvc__index_name(name, ci);
-	c->stats->chunks++;
-	if (c->parent_mt && ci < c->parent_mt->nchunks &&
-	    !memcmp(c->parent_mt->chunk_digests + ci * MVC_DIGEST_SIZE, d, MVC_DIGEST_SIZE) &&
-	    (ci + 1 < c->parent_mt->nchunks) == (ci + 1 < m->tensors[ti].nchunks)) {
-		const git_tree_entry *e = git_tree_entry_byname(c->parent_tensor, name);
-
-		if (e)
-			known = git_tree_entry_id(e);
-	}
-	if (!known)
-		known = seen_get(&c->seen, d);
-	if (known) {
-		oid = *known;
-	} else {
-		const unsigned char *enc;
-		size_t enclen;
-
-		if ((error = mvc_codec_encode(c->codec, &enc, &enclen, data, len,
-		         mvc_dtype_plane_width(m->tensors[ti].t.dtype))) < 0 ||
-		    (error = mvc__objw_blob(c->w, &oid, enc, enclen)) < 0)
-			return error;
-		c->stats->chunks_written++;
-		c->stats->bytes_stored += enclen;
-	}
-	if ((error = seen_put(&c->seen, d, &oid)) < 0)
-		return error;
-	if (git_treebuilder_insert(NULL, c->chunks, name, &oid, GIT_FILEMODE_BLOB) < 0)
-		return mvc__err_git(MVC_ERROR, "cannot add a chunk");
-	if (ci + 1 == m->tensors[ti].nchunks)
-		return finish_tensor(c, ti);
-	return 0;
-}
-
-/* Store one file; *out is its tree, *manifest its manifest. */
-static int store_file(git_oid *out, mvc_manifest **manifest, commit_ctx *c,
-                      const char *fspath, uint64_t chunk_size)
-{
-	mvc_layout *l = NULL;
-	mvc_manifest *m = NULL;
-	mvc_buf header = MVC_BUF_INIT;
-	git_treebuilder *ft = NULL;
-	git_oid oid;
-	char *text = NULL;
-	size_t textlen;
-	struct stat st;
-	int fd, error;
-
-	*manifest = NULL;
-	if ((fd = open(fspath, O_RDONLY | O_CLOEXEC)) < 0)
-		return mvc__err_sys("cannot open '%s'", c->path);
-	if (fstat(fd, &st) < 0) {
-		error = mvc__err_sys("cannot stat '%s'", c->path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error = mvc__err(MVC_EINVALID, "'%s' is not a regular file", c->path);
-		goto done;
-	}
-	if ((error = mvc_layout_read(&l, fd, (uint64_t)st.st_size, c->path)) < 0 ||
-	    (error = mvc__scan_plan(&m, l, c->parent, chunk_size)) < 0)
-		goto done;
-	if (git_treebuilder_new(&c->tensors, c->git, NULL) < 0) {
-		error = mvc__err_git(MVC_ERROR, "cannot build a tree");
-		goto done;
-	}
-	if ((error = mvc__scan_read(m, fd, c->path, &header, on_chunk, c)) < 0)
-		goto done;
-	if (git_treebuilder_new(&ft, c->git, NULL) < 0) {
-		error = mvc__err_git(MVC_ERROR, "cannot build a tree");
-		goto done;
-	}
-	if (git_treebuilder_entrycount(c->tensors) > 0) {
-		if (git_treebuilder_write(&oid, c->tensors) < 0 ||
-		    git_treebuilder_insert(NULL, ft, "t", &oid, GIT_FILEMODE_TREE) < 0) {
-			error = mvc__err_git(MVC_EIO, "cannot write the tensor table");
-			goto done;
-		}
-	}
-	if ((error = mvc__objw_blob(c->w, &oid, header.ptr ? header.ptr : "", header.len)) < 0)
-		goto done;
-	if (git_treebuilder_insert(NULL, ft, "header", &oid, GIT_FILEMODE_BLOB) < 0) {
-		error = mvc__err_git(MVC_ERROR, "cannot build a tree");
-		goto done;
-	}
-	if ((error = mvc_manifest_write(&text, &textlen, m)) < 0 ||
-	    (error = mvc__objw_blob(c->w, &oid, text, textlen)) < 0)
-		goto done;
-	if (git_treebuilder_insert(NULL, ft, "MANIFEST", &oid, GIT_FILEMODE_BLOB) < 0 ||
-	    git_treebuilder_write(out, ft) < 0) {
-		error = mvc__err_git(MVC_EIO, "cannot write the tree of '%s'", c->path);
-		goto done;
-	}
-	c->stats->files++;
-	c->stats->tensors += m->ntensors;
-	c->stats->bytes_raw += m->file_size;
-	*manifest = m;
-	m = NULL;
-done:
-	close(fd);
-	free(text);
-	git_treebuilder_free(ft);
-	git_treebuilder_free(c->tensors);
-	c->tensors = NULL;
-	git_treebuilder_free(c->chunks);
-	c->chunks = NULL;
-	git_tree_free(c->parent_tensor);
-	c->parent_tensor = NULL;
-	mvc_buf_free(&header);
-	mvc_layout_free(l);
-	mvc_manifest_free(m);
-	return error;
-}
 
 static int validate(mvc_repo *repo, const char *path)
 {
@@ -344,6 +183,505 @@ static int signature(git_signature **out, git_repository *git)
 	return git_signature_now(out, pw ? pw->pw_name : "mvc", fallback);
 }
 
+/* Digest -> job, for chunks met earlier in this commit. */
+typedef struct seen_map {
+	size_t cap, count;
+	struct seen { const unsigned char *digest; size_t job; } *slots;
+} seen_map;
+
+static int seen_insert(seen_map *m, const unsigned char *d, size_t jobi);
+
+static int seen_grow(seen_map *m)
+{
+	seen_map n = { m->cap ? m->cap * 2 : 1024, 0, NULL };
+
+	if (!(n.slots = calloc(n.cap, sizeof(*n.slots))))
+		return mvc__err(MVC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].digest)
+			seen_insert(&n, m->slots[i].digest, m->slots[i].job);
+	free(m->slots);
+	*m = n;
+	return 0;
+}
+
+/* Insert unless present; returns the job already holding the digest, or
+ * SIZE_MAX when it was inserted. */
+static size_t seen_find_or_add(seen_map *m, const unsigned char *d, size_t jobi, int *error)
+{
+	size_t i;
+	uint64_t h;
+
+	*error = 0;
+	if ((m->count + 1) * 2 > m->cap && (*error = seen_grow(m)) < 0)
+		return SIZE_MAX;
+	memcpy(&h, d, sizeof(h));
+	for (i = h & (m->cap - 1); m->slots[i].digest; i = (i + 1) & (m->cap - 1))
+		if (!memcmp(m->slots[i].digest, d, MVC_DIGEST_SIZE))
+			return m->slots[i].job;
+	m->slots[i].digest = d;
+	m->slots[i].job = jobi;
+	m->count++;
+	return SIZE_MAX;
+}
+
+static int seen_insert(seen_map *m, const unsigned char *d, size_t jobi)
+{
+	int error;
+
+	seen_find_or_add(m, d, jobi, &error);
+	return error;
+}
+
+static void free_file(cfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	for (size_t i = 0; f->ptensor && f->m && i < f->m->ntensors; i++)
+		git_tree_free(f->ptensor[i]);
+	free(f->ptensor);
+	free(f->pidx);
+	git_tree_free(f->pt);
+	git_tree_free(f->pft);
+	mvc_manifest_free(f->m);
+	mvc_manifest_free(f->pm);
+	mvc_layout_free(f->layout);
+	mvc_buf_free(&f->header);
+	free(f->fspath);
+}
+
+/* Entry `name` of a chunk tree, or NULL. */
+static const git_oid *entry_id(const git_tree *t, const char *name)
+{
+	const git_tree_entry *e = t ? git_tree_entry_byname(t, name) : NULL;
+
+	return e && git_tree_entry_type(e) == GIT_OBJECT_BLOB ? git_tree_entry_id(e) : NULL;
+}
+
+/* Read the parent's side of a file: its manifest and trees. */
+static int open_parent(cfile *f, git_repository *git, const git_tree *root)
+{
+	const git_tree_entry *e;
+
+	if (!root || mvc__file_tree(&f->pft, git, root, f->path) < 0) {
+		mvc_error_clear();
+		return 0; /* a new file */
+	}
+	if (mvc__tree_manifest(&f->pm, git, f->pft, f->path) < 0) {
+		/* an unreadable parent is no reason to refuse a commit: store afresh */
+		mvc_error_clear();
+		return 0;
+	}
+	if ((e = git_tree_entry_byname(f->pft, "t")) &&
+	    git_tree_lookup(&f->pt, git, git_tree_entry_id(e)) < 0)
+		mvc_error_clear();
+	return 0;
+}
+
+/* Pass 1 for one file: parse, plan, hash. */
+static int scan_file(cfile *f, mvc_state *st, git_repository *git, uint64_t chunk_size,
+                     int rehash)
+{
+	mvc_state_entry *se = mvc__state_get(st, f->path);
+	struct stat sb;
+	int error;
+
+	if (!rehash && f->pm && mvc__state_fresh(se, f->fspath) &&
+	    !memcmp(se->digest, f->pm->digest, MVC_DIGEST_SIZE)) {
+		f->unchanged = 1;
+		f->tree = *git_tree_id(f->pft);
+		return 0;
+	}
+	if ((f->fd = open(f->fspath, O_RDONLY | O_CLOEXEC)) < 0)
+		return mvc__err_sys("cannot open '%s'", f->path);
+	if (fstat(f->fd, &sb) < 0)
+		return mvc__err_sys("cannot stat '%s'", f->path);
+	if ((error = mvc_layout_read(&f->layout, f->fd, (uint64_t)sb.st_size, f->path)) < 0 ||
+	    (error = mvc__scan_plan(&f->m, f->layout, f->pm, chunk_size)) < 0 ||
+	    (error = mvc__scan_read(f->m, f->fd, f->path, &f->header)) < 0)
+		return error;
+	if (!(f->ptensor = mvc__calloc(f->m->ntensors + 1, sizeof(*f->ptensor))) ||
+	    !(f->pidx = mvc__calloc(f->m->ntensors + 1, sizeof(*f->pidx))))
+		return MVC_ENOMEM;
+	for (size_t i = 0; i < f->m->ntensors; i++) {
+		long pi = f->pm ? mvc_manifest_find(f->pm, f->m->tensors[i].t.name) : -1;
+		char name[24];
+
+		f->pidx[i] = -1;
+		if (pi < 0 || !f->pt || f->pm->tensors[pi].chunk_size != f->m->tensors[i].chunk_size)
+			continue;
+		mvc__index_name(name, (uint64_t)pi);
+		{
+			const git_tree_entry *e = git_tree_entry_byname(f->pt, name);
+
+			if (e && git_tree_lookup(&f->ptensor[i], git, git_tree_entry_id(e)) == 0)
+				f->pidx[i] = pi;
+			mvc_error_clear();
+		}
+	}
+	(void)git;
+	return 0;
+}
+
+/* The parent's chain entries "<chunk>-<k>" of a reused chunk. */
+static int copy_chain(job *j, const git_tree *pt, const char *cname)
+{
+	git_oid chain[MVC_DELTA_MAX_DEPTH];
+	unsigned n = 0;
+
+	for (unsigned k = 1; k <= MVC_DELTA_MAX_DEPTH; k++) {
+		char name[40];
+		const git_oid *id;
+
+		snprintf(name, sizeof(name), "%s-%u", cname, k);
+		if (!(id = entry_id(pt, name)))
+			break;
+		chain[n++] = *id;
+	}
+	if (!n)
+		return 0;
+	if (!(j->chain = mvc__calloc(n, sizeof(git_oid))))
+		return MVC_ENOMEM;
+	memcpy(j->chain, chain, n * sizeof(git_oid));
+	j->nchain = (uint8_t)n;
+	return 0;
+}
+
+/* Decide, for every chunk, whether it is reused or new. */
+static int classify(commit_ctx *c)
+{
+	seen_map seen = { 0, 0, NULL };
+	size_t n = 0;
+	int error = 0;
+
+	for (size_t fi = 0; fi < c->nfiles; fi++) {
+		cfile *f = &c->files[fi];
+		mvc_chunk_ref *refs = NULL;
+		size_t nrefs = 0;
+
+		f->first_job = n;
+		if (f->unchanged)
+			continue;
+		if ((error = mvc__chunk_list(&refs, &nrefs, f->m)) < 0)
+			goto done;
+		for (size_t k = 0; k < nrefs; k++) {
+			job *j = &c->jobs[n];
+			const mvc_manifest_tensor *mt = &f->m->tensors[refs[k].tensor];
+			const unsigned char *d = mt->chunk_digests + refs[k].chunk * MVC_DIGEST_SIZE;
+			long pi = f->pidx[refs[k].tensor];
+			const git_oid *pid = NULL;
+			char cname[24];
+			size_t dup;
+
+			j->file = (uint32_t)fi;
+			j->ref = refs[k];
+			mvc__index_name(cname, refs[k].chunk);
+			if (pi >= 0 && refs[k].chunk < f->pm->tensors[pi].nchunks)
+				pid = entry_id(f->ptensor[refs[k].tensor], cname);
+			if (pid && !memcmp(f->pm->tensors[pi].chunk_digests + refs[k].chunk * MVC_DIGEST_SIZE,
+			        d, MVC_DIGEST_SIZE) &&
+			    (refs[k].chunk + 1 < f->pm->tensors[pi].nchunks) ==
+			        (refs[k].chunk + 1 < mt->nchunks)) {
+				j->kind = CHUNK_REUSE;
+				j->oid = *pid;
+				if ((error = copy_chain(j, f->ptensor[refs[k].tensor], cname)) < 0)
+					break;
+				error = seen_insert(&seen, d, n);
+			} else if ((dup = seen_find_or_add(&seen, d, n, &error)) != SIZE_MAX) {
+				j->kind = CHUNK_DUP;
+				j->dup_of = dup;
+			} else if (!error) {
+				j->kind = CHUNK_NEW;
+				/* a delta base: the parent's chunk at this place, same length */
+				if (pid && (refs[k].chunk + 1 < f->pm->tensors[pi].nchunks ||
+				            f->pm->tensors[pi].t.size - refs[k].chunk * mt->chunk_size ==
+				                refs[k].len)) {
+					j->has_parent = 1;
+					j->parent = *pid;
+				}
+				c->todo[c->ntodo++] = n;
+			}
+			if (error < 0)
+				break;
+			n++;
+		}
+		free(refs);
+		if (error < 0)
+			goto done;
+	}
+done:
+	free(seen.slots);
+	return error;
+}
+
+/* Pass 2, on a worker: encode one new chunk as a pack entry. */
+static int encode_work(void *p, size_t item, unsigned thread)
+{
+	commit_ctx *c = p;
+	job *j = &c->jobs[c->todo[item]];
+	cfile *f = &c->files[j->file];
+	tctx *t = &c->threads[thread];
+	slot *s = &c->slots[item % c->window];
+	const mvc_manifest_tensor *mt = &f->m->tensors[j->ref.tensor];
+	unsigned w = mvc_dtype_plane_width(mt->t.dtype), flags = 0;
+	const unsigned char *enc = NULL;
+	size_t enclen = 0;
+	int error;
+
+	switch (mt->t.dtype) {
+	case MVC_DTYPE_F16: case MVC_DTYPE_BF16: case MVC_DTYPE_F32: case MVC_DTYPE_F64:
+	case MVC_DTYPE_C64:
+		flags = MVC_CHUNK_ROTATE;
+		break;
+	default:
+		break;
+	}
+	s->nchain = 0;
+	if ((error = mvc_read_at(f->fd, t->raw, j->ref.len, j->ref.offset, f->path)) < 0)
+		return error;
+	/* the file may change under us: what is stored must match the manifest */
+	{
+		unsigned char d[MVC_DIGEST_SIZE];
+
+		mvc_blake2b(d, t->raw, j->ref.len);
+		if (memcmp(d, mt->chunk_digests + j->ref.chunk * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE))
+			return mvc__err(MVC_EINVALID, "'%s' changed while being committed", f->path);
+	}
+	if (j->has_parent) {
+		git_oid chain[MVC_DELTA_MAX_DEPTH];
+		unsigned nchain = 0;
+		unsigned char pd[MVC_DIGEST_SIZE];
+		const mvc_manifest_tensor *pt = &f->pm->tensors[f->pidx[j->ref.tensor]];
+
+		if (mvc__chunk_load(c->odb, t->codec, &j->parent, t->base, j->ref.len, chain, &nchain,
+		        t->key) == 0 &&
+		    (mvc_blake2b(pd, t->base, j->ref.len),
+		     !memcmp(pd, pt->chunk_digests + j->ref.chunk * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE))) {
+			const unsigned char *base = t->base;
+			const git_oid *base_id = &j->parent;
+			unsigned depth = nchain + 1;
+
+			if (depth > MVC_DELTA_MAX_DEPTH) {
+				/* too deep: code against the chain's full chunk */
+				base = t->key;
+				base_id = &chain[nchain - 1];
+				depth = 1;
+				s->chain[0] = *base_id;
+				s->nchain = 1;
+			} else {
+				s->chain[0] = j->parent;
+				memcpy(s->chain + 1, chain, nchain * sizeof(git_oid));
+				s->nchain = depth;
+			}
+			if ((error = mvc_codec_encode_delta(t->codec, &enc, &enclen, t->raw, base,
+			         j->ref.len, w, flags, base_id->id, depth)) < 0)
+				return error;
+			if ((double)enclen >= DELTA_CHECK_SHARE * (double)j->ref.len) {
+				/* a poor delta: keep it only if the chunk alone is no smaller */
+				size_t dl = enclen;
+
+				if ((error = mvc_codec_encode(t->codec, &enc, &enclen, t->raw, j->ref.len, w,
+				         flags)) < 0)
+					return error;
+				if (enclen <= dl) {
+					s->nchain = 0;
+				} else if ((error = mvc_codec_encode_delta(t->codec, &enc, &enclen, t->raw,
+				                base, j->ref.len, w, flags, base_id->id, depth)) < 0) {
+					return error;
+				}
+			}
+		} else {
+			/* the parent does not read back: store this chunk whole */
+			mvc_error_clear();
+			enc = NULL;
+		}
+	}
+	if (!enc && (error = mvc_codec_encode(t->codec, &enc, &enclen, t->raw, j->ref.len, w,
+	                 flags)) < 0)
+		return error;
+	s->stored = enclen;
+	return mvc__pack_entry_make(&s->entry, GIT_OBJECT_BLOB, enc, enclen, 0);
+}
+
+static int encode_done(void *p, size_t item)
+{
+	commit_ctx *c = p;
+	job *j = &c->jobs[c->todo[item]];
+	slot *s = &c->slots[item % c->window];
+	int error;
+
+	if ((error = mvc__pack_append(c->pack, &s->entry)) < 0)
+		return error;
+	j->oid = s->entry.oid;
+	if (s->nchain) {
+		if (!(j->chain = mvc__calloc(s->nchain, sizeof(git_oid))))
+			return MVC_ENOMEM;
+		memcpy(j->chain, s->chain, s->nchain * sizeof(git_oid));
+		j->nchain = (uint8_t)s->nchain;
+	}
+	c->stats->chunks_written++;
+	c->stats->bytes_stored += s->stored;
+	return 0;
+}
+
+static int encode_new(commit_ctx *c, const char *store)
+{
+	uint64_t maxchunk = 1;
+	int error;
+
+	if (c->ntodo == 0)
+		return 0;
+	if (c->ntodo > UINT32_MAX - 1)
+		return mvc__err(MVC_EINVALID, "too many chunks for one commit");
+	for (size_t i = 0; i < c->ntodo; i++)
+		if (c->jobs[c->todo[i]].ref.len > maxchunk)
+			maxchunk = c->jobs[c->todo[i]].ref.len;
+	c->nthreads = mvc__pool_threads();
+	if (c->nthreads > c->ntodo)
+		c->nthreads = (unsigned)c->ntodo;
+	c->window = 2 * (size_t)c->nthreads + 2;
+	if (!(c->threads = mvc__calloc(c->nthreads, sizeof(*c->threads))) ||
+	    !(c->slots = mvc__calloc(c->window, sizeof(*c->slots))))
+		return MVC_ENOMEM;
+	for (unsigned t = 0; t < c->nthreads; t++) {
+		tctx *x = &c->threads[t];
+
+		if ((error = mvc_codec_new(&x->codec)) < 0)
+			return error;
+		if (!(x->raw = mvc__malloc((size_t)maxchunk)) ||
+		    !(x->base = mvc__malloc((size_t)maxchunk)) ||
+		    !(x->key = mvc__malloc((size_t)maxchunk)))
+			return MVC_ENOMEM;
+	}
+	if ((error = mvc__pack_open(&c->pack, store, (uint32_t)c->ntodo)) < 0)
+		return error;
+	if ((error = mvc__pool_run(c->ntodo, c->nthreads, c->window, encode_work, encode_done, c)) < 0)
+		return error;
+	return mvc__pack_finish(c->pack, c->odb);
+}
+
+/* Build and collect the trees of every changed file. */
+static int build_trees(commit_ctx *c, mvc_objset *set)
+{
+	mvc_tree_ent *ents = NULL;
+	size_t cap = 0;
+	mvc_buf b = MVC_BUF_INIT;
+	int error = 0;
+
+	for (size_t fi = 0; fi < c->nfiles && !error; fi++) {
+		cfile *f = &c->files[fi];
+		mvc_tree_ent *tents = NULL, fents[3];
+		size_t nt = 0, jn = f->first_job;
+		char *text = NULL;
+		size_t textlen;
+
+		if (f->unchanged)
+			continue;
+		if (!(tents = mvc__calloc(f->m->ntensors + 1, sizeof(*tents)))) {
+			error = MVC_ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < f->m->ntensors && !error; i++) {
+			const mvc_manifest_tensor *mt = &f->m->tensors[i];
+			size_t n = 0;
+			bool all_reused = f->ptensor[i] != NULL &&
+			    f->pm->tensors[f->pidx[i]].nchunks == mt->nchunks;
+
+			if (!mt->nchunks)
+				continue;
+			for (uint64_t k = 0; k < mt->nchunks; k++) {
+				job *j = &c->jobs[jn + k];
+				size_t need = n + 1 + MVC_DELTA_MAX_DEPTH;
+
+				if (j->kind == CHUNK_DUP) {
+					job *o = &c->jobs[j->dup_of];
+
+					j->oid = o->oid;
+					if (o->nchain && !j->chain) {
+						if (!(j->chain = mvc__calloc(o->nchain, sizeof(git_oid)))) {
+							error = MVC_ENOMEM;
+							break;
+						}
+						memcpy(j->chain, o->chain, o->nchain * sizeof(git_oid));
+						j->nchain = o->nchain;
+					}
+				}
+				all_reused &= j->kind == CHUNK_REUSE;
+				if (need > cap) {
+					mvc_tree_ent *ne = realloc(ents, (cap = need * 2) * sizeof(*ents));
+
+					if (!ne) {
+						error = mvc__err(MVC_ENOMEM, "out of memory");
+						break;
+					}
+					ents = ne;
+				}
+				mvc__index_name(ents[n].name, k);
+				ents[n].mode = 0100644;
+				ents[n++].oid = j->oid;
+				for (unsigned q = 0; q < j->nchain; q++) {
+					snprintf(ents[n].name, sizeof(ents[n].name), "%06llu-%u",
+					    (unsigned long long)k, q + 1);
+					ents[n].mode = 0100644;
+					ents[n++].oid = j->chain[q];
+				}
+			}
+			jn += (size_t)mt->nchunks;
+			if (error)
+				break;
+			mvc__index_name(tents[nt].name, i);
+			tents[nt].mode = 040000;
+			if (all_reused) {
+				tents[nt++].oid = *git_tree_id(f->ptensor[i]);
+				c->stats->tensors_reused++;
+				continue;
+			}
+			b.len = 0;
+			if ((error = mvc__tree_serialize(&b, ents, n)) < 0 ||
+			    (error = mvc__objset_add(set, &tents[nt++].oid, GIT_OBJECT_TREE, b.ptr, b.len)) < 0)
+				break;
+		}
+		/* the file tree: MANIFEST, header and (unless empty) t */
+		if (!error) {
+			size_t nf = 0;
+
+			b.len = 0;
+			if (nt) {
+				snprintf(fents[nf].name, sizeof(fents[nf].name), "t");
+				fents[nf].mode = 040000;
+				if ((error = mvc__tree_serialize(&b, tents, nt)) < 0 ||
+				    (error = mvc__objset_add(set, &fents[nf++].oid, GIT_OBJECT_TREE, b.ptr,
+				         b.len)) < 0)
+					goto next;
+			}
+			snprintf(fents[nf].name, sizeof(fents[nf].name), "header");
+			fents[nf].mode = 0100644;
+			if ((error = mvc__objset_add(set, &fents[nf++].oid, GIT_OBJECT_BLOB,
+			         f->header.ptr ? f->header.ptr : "", f->header.len)) < 0)
+				goto next;
+			snprintf(fents[nf].name, sizeof(fents[nf].name), "MANIFEST");
+			fents[nf].mode = 0100644;
+			if ((error = mvc_manifest_write(&text, &textlen, f->m)) < 0 ||
+			    (error = mvc__objset_add(set, &fents[nf++].oid, GIT_OBJECT_BLOB, text,
+			         textlen)) < 0)
+				goto next;
+			b.len = 0;
+			if ((error = mvc__tree_serialize(&b, fents, nf)) < 0)
+				goto next;
+			error = mvc__objset_add(set, &f->tree, GIT_OBJECT_TREE, b.ptr, b.len);
+		}
+next:
+		free(text);
+		free(tents);
+		c->stats->files++;
+		c->stats->tensors += f->m->ntensors;
+		c->stats->bytes_raw += f->m->file_size;
+	}
+	free(ents);
+	mvc_buf_free(&b);
+	return error;
+}
+
 int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
                const char *const *paths, size_t npaths, const mvc_commit_options *opts)
 {
@@ -355,11 +693,11 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 	git_tree_update *updates = NULL;
 	git_reference *head = NULL;
 	git_signature *sig = NULL;
-	git_oid *trees = NULL, treeid, commitid;
-	mvc_manifest **manifests = NULL;
+	git_oid treeid, commitid;
+	mvc_objset *set = NULL;
 	char **tracked = NULL, *refname = NULL;
 	const char *const *todo = paths;
-	size_t ntracked = 0, ntodo = npaths;
+	size_t ntracked = 0, ntodo = npaths, nchunks = 0;
 	mvc_buf msg = MVC_BUF_INIT;
 	mvc_state state;
 	uint64_t chunk_size;
@@ -371,14 +709,15 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 	if (!stats)
 		stats = &local_stats;
 	memset(stats, 0, sizeof(*stats));
+	c.stats = stats;
+	c.git = git;
 	if (!opts || opts->version != MVC_COMMIT_OPTIONS_VERSION)
 		return mvc__err(MVC_EINVALID, "bad commit options version");
 	for (size_t i = 0; i < opts->nmeta; i++)
 		if ((error = check_meta(opts->meta[i])) < 0)
 			return error;
-	if ((error = build_message(&msg, opts)) < 0)
-		goto done;
-	if ((error = mvc_repo_chunk_size(&chunk_size, repo)) < 0)
+	if ((error = build_message(&msg, opts)) < 0 ||
+	    (error = mvc_repo_chunk_size(&chunk_size, repo)) < 0)
 		goto done;
 
 	/* HEAD: the branch to move and the parent version */
@@ -387,10 +726,8 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		error = mvc__err_git(MVC_ERROR, "cannot read HEAD");
 		goto done;
 	}
-	if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
-		refname = mvc__strdup(git_reference_symbolic_target(head));
-	else
-		refname = mvc__strdup("HEAD");
+	refname = mvc__strdup(git_reference_type(head) == GIT_REFERENCE_SYMBOLIC
+	                          ? git_reference_symbolic_target(head) : "HEAD");
 	if (!refname) {
 		error = MVC_ENOMEM;
 		goto done;
@@ -407,8 +744,7 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 	}
 	if (ntodo == 0) {
 		if (ntracked == 0) {
-			error = mvc__err(MVC_EINVALID,
-			    "nothing tracked yet: name the model files to commit");
+			error = mvc__err(MVC_EINVALID, "nothing tracked yet: name the model files to commit");
 			goto done;
 		}
 		todo = (const char *const *)tracked;
@@ -420,64 +756,80 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 				error = mvc__err(MVC_EINVALID, "'%s' is named twice", todo[i]);
 				goto done;
 			}
-
 	/* every file must parse before the first object is written */
 	for (size_t i = 0; i < ntodo; i++)
 		if ((error = validate(repo, todo[i])) < 0)
 			goto done;
-	if ((error = mvc__state_load(&state, repo)) < 0 ||
-	    (error = mvc_codec_new(&c.codec)) < 0 ||
-	    (error = mvc__objw_new(&c.w, git)) < 0)
+	if ((error = mvc__state_load(&state, repo)) < 0)
 		goto done;
-	c.git = git;
-	c.stats = stats;
-	if (!(trees = mvc__calloc(ntodo, sizeof(*trees))) ||
-	    !(manifests = mvc__calloc(ntodo, sizeof(*manifests))) ||
-	    !(updates = mvc__calloc(ntodo, sizeof(*updates)))) {
+	if (git_repository_odb(&c.odb, git) < 0) {
+		error = mvc__err_git(MVC_ERROR, "cannot open the object database");
+		goto done;
+	}
+
+	/* pass 1: hash */
+	if (!(c.files = mvc__calloc(ntodo, sizeof(*c.files)))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	c.nfiles = ntodo;
+	for (size_t i = 0; i < ntodo; i++) {
+		cfile *f = &c.files[i];
+		mvc_buf fs = MVC_BUF_INIT;
+
+		f->fd = -1;
+		f->path = todo[i];
+		if ((error = mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), todo[i])) < 0)
+			goto done;
+		f->fspath = mvc_buf_detach(&fs);
+		if ((error = open_parent(f, git, root)) < 0 ||
+		    (error = scan_file(f, &state, git, chunk_size, opts->rehash)) < 0)
+			goto done;
+		if (!f->unchanged)
+			for (size_t t = 0; t < f->m->ntensors; t++)
+				nchunks += (size_t)f->m->tensors[t].nchunks;
+	}
+	stats->chunks = nchunks;
+	if (!(c.jobs = mvc__calloc(nchunks + 1, sizeof(*c.jobs))) ||
+	    !(c.todo = mvc__calloc(nchunks + 1, sizeof(*c.todo)))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	c.njobs = nchunks;
+	if ((error = classify(&c)) < 0)
+		goto done;
+
+	/* pass 2: encode what is new, then the small objects */
+	if ((error = encode_new(&c, mvc_repo_path(repo))) < 0 ||
+	    (error = mvc__objset_new(&set)) < 0 ||
+	    (error = build_trees(&c, set)) < 0 ||
+	    (error = mvc__objset_write(set, mvc_repo_path(repo), c.odb)) < 0)
+		goto done;
+	for (size_t i = 0; i < ntodo; i++)
+		if (c.files[i].unchanged) {
+			stats->files++;
+			stats->bytes_raw += c.files[i].pm->file_size;
+			stats->tensors += c.files[i].pm->ntensors;
+			stats->tensors_reused += c.files[i].pm->ntensors;
+		}
+
+	if (!(updates = mvc__calloc(ntodo, sizeof(*updates)))) {
 		error = MVC_ENOMEM;
 		goto done;
 	}
 	for (size_t i = 0; i < ntodo; i++) {
-		mvc_manifest *pm = NULL;
-		mvc_buf fs = MVC_BUF_INIT;
-
-		c.path = todo[i];
-		c.parent = NULL;
-		if (root && mvc__file_tree(&c.parent_ftree, git, root, todo[i]) == 0 &&
-		    mvc__tree_manifest(&pm, git, c.parent_ftree, todo[i]) == 0) {
-			const git_tree_entry *e = git_tree_entry_byname(c.parent_ftree, "t");
-
-			c.parent = pm;
-			if (e)
-				git_tree_lookup(&c.parent_t, git, git_tree_entry_id(e));
-		}
-		mvc_error_clear();
-		error = mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), todo[i]);
-		if (!error)
-			error = store_file(&trees[i], &manifests[i], &c, fs.ptr, chunk_size);
-		mvc_buf_free(&fs);
-		mvc_manifest_free(pm);
-		git_tree_free(c.parent_t);
-		git_tree_free(c.parent_ftree);
-		c.parent_t = NULL;
-		c.parent_ftree = NULL;
-		if (error < 0)
-			goto done;
 		updates[i].action = GIT_TREE_UPDATE_UPSERT;
-		updates[i].id = trees[i];
+		updates[i].id = c.files[i].tree;
 		updates[i].filemode = GIT_FILEMODE_TREE;
 		updates[i].path = todo[i];
 	}
-	if ((error = mvc__objw_finish(c.w)) < 0)
-		goto done;
 	if (git_tree_create_updated(&treeid, git, root, ntodo, updates) < 0) {
 		error = mvc__err_git(MVC_EINVALID, "cannot build the version's tree");
 		goto done;
 	}
 	if (root && git_oid_equal(&treeid, git_tree_id(root)) && !opts->allow_empty) {
 		error = mvc__err(MVC_EUNCHANGED, "nothing to commit: the files equal the current version");
-		/* the files were hashed: remember that they are clean */
-		goto remember;
+		goto remember; /* the files were hashed: remember that they are clean */
 	}
 	if (git_tree_lookup(&newroot, git, &treeid) < 0 || signature(&sig, git) < 0) {
 		error = mvc__err_git(MVC_ERROR, "cannot prepare the version");
@@ -490,21 +842,18 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 	}
 	{
 		git_reference *ref = NULL;
-		mvc_buf log = MVC_BUF_INIT;
+		const char *log = unborn ? "mvc commit (initial)" : "mvc commit";
 		int rc;
 
-		mvc_buf_printf(&log, "mvc commit%s", unborn ? " (initial)" : "");
 		if (unborn)
-			rc = git_reference_create(&ref, git, refname, &commitid, 0, log.ptr);
+			rc = git_reference_create(&ref, git, refname, &commitid, 0, log);
 		else
 			rc = git_reference_create_matching(&ref, git, refname, &commitid, 1,
-			    git_commit_id(parent), log.ptr);
-		mvc_buf_free(&log);
+			    git_commit_id(parent), log);
 		git_reference_free(ref);
 		if (rc == GIT_EEXISTS || rc == GIT_EMODIFIED || rc == GIT_ELOCKED) {
 			error = mvc__err(MVC_ECONFLICT,
-			    "'%s' moved while committing (another commit?); nothing was changed",
-			    refname);
+			    "'%s' moved while committing (another commit?); nothing was changed", refname);
 			goto done;
 		}
 		if (rc < 0) {
@@ -516,25 +865,37 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		mvc__oid_from_git(out, &commitid);
 remember:
 	for (size_t i = 0; i < ntodo; i++) {
-		mvc_buf fs = MVC_BUF_INIT;
+		cfile *f = &c.files[i];
 		mvc_oid v;
 
+		if (f->unchanged)
+			continue;
 		mvc__oid_from_git(&v, error == MVC_EUNCHANGED ? git_commit_id(parent) : &commitid);
-		if (mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), todo[i]) == 0)
-			mvc__state_set(&state, todo[i], fs.ptr, manifests[i]->digest, &v, started);
-		mvc_buf_free(&fs);
+		mvc__state_set(&state, todo[i], f->fspath, f->m->digest, &v, started);
 	}
 	mvc__state_save(&state, repo);
 done:
-	if (manifests)
-		for (size_t i = 0; i < ntodo; i++)
-			mvc_manifest_free(manifests[i]);
-	free(manifests);
-	free(trees);
+	for (size_t i = 0; c.files && i < c.nfiles; i++)
+		free_file(&c.files[i]);
+	free(c.files);
+	for (size_t i = 0; c.jobs && i < c.njobs; i++)
+		free(c.jobs[i].chain);
+	free(c.jobs);
+	free(c.todo);
+	for (size_t i = 0; c.slots && i < c.window; i++)
+		mvc__pack_entry_free(&c.slots[i].entry);
+	free(c.slots);
+	for (unsigned t = 0; c.threads && t < c.nthreads; t++) {
+		mvc_codec_free(c.threads[t].codec);
+		free(c.threads[t].raw);
+		free(c.threads[t].base);
+		free(c.threads[t].key);
+	}
+	free(c.threads);
+	mvc__pack_free(c.pack);
+	mvc__objset_free(set);
+	git_odb_free(c.odb);
 	free(updates);
-	free(c.seen.slots);
-	mvc_codec_free(c.codec);
-	mvc__objw_free(c.w);
 	mvc__state_free(&state);
 	mvc_strings_free(tracked, ntracked);
 	git_signature_free(sig);

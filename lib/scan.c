@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "scan.h"
+#include "pool.h"
 
 static uint64_t plan_chunk(const mvc_tensor *t, uint64_t target)
 {
@@ -87,45 +88,114 @@ static int gap(crypto_generichash_state *st, mvc_buf *header, unsigned char *buf
 	return 0;
 }
 
-int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header,
-                   mvc_chunk_cb cb, void *payload)
+int mvc__chunk_list(mvc_chunk_ref **out, size_t *count, const mvc_manifest *m)
+{
+	size_t n = 0, k = 0;
+	mvc_chunk_ref *refs;
+
+	for (size_t i = 0; i < m->ntensors; i++)
+		n += (size_t)m->tensors[i].nchunks;
+	if (!(refs = mvc__calloc(n + 1, sizeof(*refs))))
+		return MVC_ENOMEM;
+	for (size_t i = 0; i < m->ntensors; i++) {
+		const mvc_manifest_tensor *mt = &m->tensors[i];
+
+		for (uint64_t c = 0; c < mt->nchunks; c++, k++) {
+			uint64_t off = c * mt->chunk_size;
+
+			refs[k].tensor = i;
+			refs[k].chunk = c;
+			refs[k].offset = mt->t.offset + off;
+			refs[k].len = (size_t)(mt->t.size - off < mt->chunk_size ? mt->t.size - off
+			                                                            : mt->chunk_size);
+		}
+	}
+	*out = refs;
+	*count = n;
+	return 0;
+}
+
+typedef struct hash_ctx {
+	mvc_manifest *m;
+	mvc_chunk_ref *refs;
+	int fd;
+	const char *what;
+	unsigned char **bufs;   /* one per thread */
+} hash_ctx;
+
+static int hash_work(void *p, size_t item, unsigned thread)
+{
+	hash_ctx *h = p;
+	const mvc_chunk_ref *r = &h->refs[item];
+	int error;
+
+	if ((error = mvc_read_at(h->fd, h->bufs[thread], r->len, r->offset, h->what)) < 0)
+		return error;
+	mvc_blake2b(h->m->tensors[r->tensor].chunk_digests + r->chunk * MVC_DIGEST_SIZE,
+	    h->bufs[thread], r->len);
+	return 0;
+}
+
+static int hash_done(void *p, size_t item)
+{
+	(void)p;
+	(void)item;
+	return 0;
+}
+
+int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header)
 {
 	crypto_generichash_state hst;
 	uint64_t pos = 0, maxchunk = 1 << 16;
-	unsigned char *buf;
+	unsigned nthreads = mvc__pool_threads();
+	hash_ctx h;
+	size_t nrefs = 0;
 	int error = 0;
 
+	memset(&h, 0, sizeof(h));
 	for (size_t i = 0; i < m->ntensors; i++)
 		if (m->tensors[i].chunk_size > maxchunk && m->tensors[i].nchunks)
 			maxchunk = m->tensors[i].chunk_size;
-	if (!(buf = mvc__malloc((size_t)maxchunk)))
-		return MVC_ENOMEM;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((error = mvc__chunk_list(&h.refs, &nrefs, m)) < 0)
+		return error;
+	if (nrefs < nthreads)
+		nthreads = nrefs ? (unsigned)nrefs : 1;
+	if (!(h.bufs = mvc__calloc(nthreads, sizeof(*h.bufs)))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	for (unsigned t = 0; t < nthreads; t++)
+		if (!(h.bufs[t] = mvc__malloc((size_t)maxchunk))) {
+			error = MVC_ENOMEM;
+			goto done;
+		}
+	/* the bytes between tensors, in file order */
 	crypto_generichash_init(&hst, NULL, 0, MVC_DIGEST_SIZE);
 	for (size_t i = 0; i < m->ntensors; i++) {
-		mvc_manifest_tensor *mt = &m->tensors[i];
+		const mvc_manifest_tensor *mt = &m->tensors[i];
 
-		if ((error = gap(&hst, header, buf, (size_t)maxchunk, fd, pos, mt->t.offset, what)) < 0)
+		if ((error = gap(&hst, header, h.bufs[0], (size_t)maxchunk, fd, pos, mt->t.offset,
+		         what)) < 0)
 			goto done;
-		for (uint64_t c = 0; c < mt->nchunks; c++) {
-			uint64_t off = c * mt->chunk_size;
-			size_t n = (size_t)(mt->t.size - off < mt->chunk_size ? mt->t.size - off
-			                                                        : mt->chunk_size);
-
-			if ((error = mvc_read_at(fd, buf, n, mt->t.offset + off, what)) < 0)
-				goto done;
-			mvc_blake2b(mt->chunk_digests + c * MVC_DIGEST_SIZE, buf, n);
-			if (cb && (error = cb(payload, m, i, c, buf, n)) < 0)
-				goto done;
-		}
 		pos = mt->t.offset + mt->t.size;
 	}
-	if ((error = gap(&hst, header, buf, (size_t)maxchunk, fd, pos, m->file_size, what)) < 0)
+	if ((error = gap(&hst, header, h.bufs[0], (size_t)maxchunk, fd, pos, m->file_size,
+	         what)) < 0)
 		goto done;
 	crypto_generichash_final(&hst, m->header_digest, MVC_DIGEST_SIZE);
+	h.m = m;
+	h.fd = fd;
+	h.what = what;
+	if ((error = mvc__pool_run(nrefs, nthreads, 4 * (size_t)nthreads, hash_work, hash_done,
+	         &h)) < 0)
+		goto done;
 	mvc_manifest_seal(m);
 done:
-	free(buf);
+	for (unsigned t = 0; h.bufs && t < nthreads; t++)
+		free(h.bufs[t]);
+	free(h.bufs);
+	free(h.refs);
 	return error;
 }
 
@@ -150,7 +220,7 @@ int mvc__scan_file(mvc_manifest **out, const char *fspath, const char *what,
 	}
 	if ((error = mvc_layout_read(&l, fd, (uint64_t)st.st_size, what)) < 0 ||
 	    (error = mvc__scan_plan(&m, l, ref, chunk_size)) < 0 ||
-	    (error = mvc__scan_read(m, fd, what, NULL, NULL, NULL)) < 0)
+	    (error = mvc__scan_read(m, fd, what, NULL)) < 0)
 		goto done;
 	*out = m;
 	m = NULL;

@@ -13,17 +13,21 @@
 int mvc__scan_plan(mvc_manifest **out, const mvc_layout *layout, const mvc_manifest *ref,
                    uint64_t chunk_size);
 
-/* Called for every chunk in file order, after its digest is filled in. */
-typedef int (*mvc_chunk_cb)(void *payload, mvc_manifest *m, size_t tensor, uint64_t chunk,
-                            const unsigned char *data, size_t len);
-
 /*
- * Read the file on `fd` following the plan `m`: fill in every digest and
- * seal the manifest.  The non-tensor bytes are appended to `header` when
- * it is not NULL.
+ * Read the file on `fd` following the plan `m`: fill in every digest (on
+ * all cores) and seal the manifest.  The non-tensor bytes are appended to
+ * `header` when it is not NULL.
  */
-int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header,
-                   mvc_chunk_cb cb, void *payload);
+int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header);
+
+/* Every chunk of a manifest, in file order. */
+typedef struct mvc_chunk_ref {
+	size_t tensor;
+	uint64_t chunk;
+	uint64_t offset;      /* in the file */
+	size_t len;
+} mvc_chunk_ref;
+int mvc__chunk_list(mvc_chunk_ref **out, size_t *count, const mvc_manifest *m);
 
 /* Open, parse and hash the file at `fspath` (plan, then read). */
 int mvc__scan_file(mvc_manifest **out, const char *fspath, const char *what,
@@ -60,12 +64,13 @@ int mvc__state_set(mvc_state *st, const char *path, const char *fspath,
 bool mvc__state_fresh(const mvc_state_entry *e, const char *fspath);
 int64_t mvc__now_ns(void);
 
-/* Writing objects into the store. */
-typedef struct mvc_objw mvc_objw;
-int mvc__objw_new(mvc_objw **out, git_repository *git);
-int mvc__objw_blob(mvc_objw *w, git_oid *out, const void *data, size_t len);
-/* Make every object written visible; until then they may not be. */
-int mvc__objw_finish(mvc_objw *w);
-void mvc__objw_free(mvc_objw *w);
-
 #endif
+
+/*
+ * Read blob `oid` and rebuild the chunk's `len` raw bytes into `dst`,
+ * following its chain of delta bases.  Optional outputs: the chain of
+ * base ids (direct base first; at most MVC_DELTA_MAX_DEPTH) and its
+ * length, and a copy of the chain's full (key) chunk in `key`.
+ */
+int mvc__chunk_load(git_odb *odb, mvc_codec *codec, const git_oid *oid, unsigned char *dst,
+                    size_t len, git_oid *chain, unsigned *nchain, unsigned char *key);

@@ -18,8 +18,18 @@ extern "C" {
 
 typedef enum mvc_encoding {
 	MVC_ENC_RAW = 0,      /* payload is the raw bytes */
-	MVC_ENC_GROUPED = 1   /* byte planes, each zstd-compressed or stored */
+	MVC_ENC_GROUPED = 1,  /* byte planes, each zstd-compressed or stored */
+	MVC_ENC_DELTA = 2     /* XOR with a base chunk, then as GROUPED */
 } mvc_encoding;
+
+/* Flags of a chunk header (byte 7). */
+#define MVC_CHUNK_ROTATE 0x01 /* each word rotated left by one bit first, so
+                                 that a float's top byte holds only exponent */
+
+/* Longest chain of deltas a reader follows (a delta's base may be a delta). */
+#define MVC_DELTA_MAX_DEPTH 10
+/* Bytes after the chunk header in a delta: base blob id, depth, reserved. */
+#define MVC_DELTA_HEADER_SIZE 24
 
 /* Largest raw chunk accepted when decoding (untrusted input). */
 #define MVC_CHUNK_MAX ((uint64_t)1 << 30)
@@ -32,20 +42,39 @@ int mvc_codec_new(mvc_codec **out);
 void mvc_codec_free(mvc_codec *codec);
 
 /*
- * Encode `len` raw bytes whose elements are `plane_width` bytes wide.
- * On success *out points into the codec's buffer (valid until the next
- * call) and *outlen is its size.
+ * Encode `len` raw bytes whose elements are `plane_width` bytes wide;
+ * `flags` may hold MVC_CHUNK_ROTATE (for float elements).  On success
+ * *out points into the codec's buffer (valid until the next call) and
+ * *outlen is its size.
  */
 int mvc_codec_encode(mvc_codec *codec, const unsigned char **out, size_t *outlen,
-                     const void *raw, size_t len, unsigned plane_width);
+                     const void *raw, size_t len, unsigned plane_width, unsigned flags);
+
+/*
+ * Encode `raw` as a delta against `base` (same length), whose blob id is
+ * `base_id` (20 bytes) and whose own delta depth is depth - 1.
+ */
+int mvc_codec_encode_delta(mvc_codec *codec, const unsigned char **out, size_t *outlen,
+                           const void *raw, const void *base, size_t len,
+                           unsigned plane_width, unsigned flags,
+                           const unsigned char base_id[20], unsigned depth);
 
 /*
  * Decode an encoded chunk into `dst`, which must hold exactly `expect`
- * bytes.  MVC_ECORRUPT for malformed input, MVC_EUNSUPPORTED for an
- * encoding or version this build does not know.
+ * bytes.  For a delta, `dst` must already hold the base's raw bytes and
+ * the delta is applied in place.  MVC_ECORRUPT for malformed input,
+ * MVC_EUNSUPPORTED for an encoding, flag or version this build does not
+ * know.
  */
 int mvc_codec_decode(mvc_codec *codec, void *dst, size_t expect,
                      const void *enc, size_t enclen);
+
+/*
+ * For a delta chunk: its base's blob id and its depth (1 when the base is
+ * a full chunk); returns 1.  Returns 0 for a full chunk, <0 if malformed.
+ */
+int mvc_codec_delta_info(const void *enc, size_t enclen, unsigned char base_id[20],
+                         unsigned *depth);
 
 /* The encoding tag of an encoded chunk, or a negative error. */
 int mvc_codec_encoding(const void *enc, size_t enclen);

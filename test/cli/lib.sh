@@ -49,3 +49,15 @@ finish() {
 	[ "$failures" -eq 0 ] || { echo "# $failures failed"; exit 1; }
 	exit 0
 }
+# Turn every pack of a store into loose objects (for tests that damage one object).
+explode_packs() { # store-dir
+	mkdir -p "$1/packs.old"
+	for p in "$1"/objects/pack/*.pack; do
+		[ -f "$p" ] || continue
+		mv "$p" "${p%.pack}.idx" "$1/packs.old/"
+	done
+	for p in "$1"/packs.old/*.pack; do
+		[ -f "$p" ] && git --git-dir="$1" unpack-objects -q <"$p"
+	done
+	rm -rf "$1/packs.old"
+}

@@ -1,0 +1,67 @@
+/* Reading chunks back: a delta chain is followed down to its full chunk,
+ * which is decoded first; each delta above it is then applied in place. */
+#include <stdlib.h>
+#include <string.h>
+#include "scan.h"
+
+int mvc__chunk_load(git_odb *odb, mvc_codec *codec, const git_oid *oid, unsigned char *dst,
+                    size_t len, git_oid *chain, unsigned *nchain, unsigned char *key)
+{
+	git_odb_object *objs[MVC_DELTA_MAX_DEPTH + 1] = { 0 };
+	git_oid cur = *oid;
+	unsigned n = 0, want_depth = 0;
+	int error = 0;
+
+	for (;;) {
+		unsigned char base[20];
+		unsigned depth;
+		int rc;
+
+		if (n > MVC_DELTA_MAX_DEPTH) {
+			error = mvc__err(MVC_ECORRUPT, "delta chain is longer than %d", MVC_DELTA_MAX_DEPTH);
+			goto done;
+		}
+		if (git_odb_read(&objs[n], odb, &cur) < 0) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof(hex), &cur);
+			error = mvc__err_git(MVC_ECORRUPT, "%s object %s is missing or unreadable",
+			    n ? "delta base" : "chunk", hex);
+			goto done;
+		}
+		if (git_odb_object_type(objs[n]) != GIT_OBJECT_BLOB) {
+			error = mvc__err(MVC_ECORRUPT, "chunk object is not a blob");
+			goto done;
+		}
+		rc = mvc_codec_delta_info(git_odb_object_data(objs[n]), git_odb_object_size(objs[n]),
+		    base, &depth);
+		if (rc < 0) {
+			error = rc;
+			goto done;
+		}
+		if (n && rc == 1 ? depth != want_depth : (n && want_depth != 0)) {
+			error = mvc__err(MVC_ECORRUPT, "delta chain depths do not match");
+			goto done;
+		}
+		n++;
+		if (rc == 0)
+			break;
+		memcpy(cur.id, base, 20);
+		if (chain)
+			chain[n - 1] = cur;
+		want_depth = depth - 1;
+	}
+	/* n objects: objs[n-1] is full, the ones above are deltas */
+	for (unsigned i = n; i-- > 0;) {
+		if ((error = mvc_codec_decode(codec, dst, len, git_odb_object_data(objs[i]),
+		         git_odb_object_size(objs[i]))) < 0)
+			goto done;
+		if (i == n - 1 && key)
+			memcpy(key, dst, len);
+	}
+	if (nchain)
+		*nchain = n - 1;
+done:
+	for (unsigned i = 0; i <= MVC_DELTA_MAX_DEPTH; i++)
+		git_odb_object_free(objs[i]);
+	return error;
+}
