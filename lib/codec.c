@@ -80,8 +80,11 @@ static int reserve(unsigned char **buf, size_t *cap, size_t need)
 {
 	unsigned char *p;
 
-	if (need <= *cap)
+	/* never leave *buf NULL: an empty chunk still memcpy()s 0 bytes into it */
+	if (need <= *cap && *buf)
 		return 0;
+	if (!need)
+		need = 1;
 	if (!(p = realloc(*buf, need)))
 		return mvc__err(MVC_ENOMEM, "out of memory (%zu bytes)", need);
 	*buf = p;
