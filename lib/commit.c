@@ -1,17 +1,14 @@
 /*
  * mvc commit.  Each tracked file becomes a tree of MANIFEST, header and
- * t/<tensor>/<chunk> blobs.  It runs in two passes over the chunks, both
- * on all cores:
- *
- *  1. hash: every chunk's BLAKE2b digest.  A chunk equal to the parent
- *     version's chunk at the same place (same tensor name and index)
- *     reuses the parent's blob, and so do its delta bases; a chunk equal
- *     to an earlier chunk of this commit reuses that one's.  What is left
- *     is new, so the pack's object count is known before it is written.
- *  2. encode the new chunks: XOR with the parent's chunk (a delta) when
- *     that is smaller than the chunk alone, byte-group, zstd, frame as
- *     pack entries; one thread appends them to the pack in chunk order,
- *     so the output does not depend on the thread count.
+ * t/<tensor>/<chunk> blobs, written in one pass over the chunks on all
+ * cores.  A worker reads a chunk and hashes it (BLAKE2b); if it equals
+ * the parent version's chunk at the same place (same tensor name and
+ * index) the parent's blob is reused, else it is encoded: XORed with the
+ * parent's chunk (a delta) when that is smaller than the chunk alone,
+ * byte-grouped, zstd-compressed and framed as a pack entry.  One thread
+ * takes the results in chunk order, drops chunks already stored by this
+ * commit, and appends the rest to one pack, so the output does not depend
+ * on the thread count.
  *
  * Delta chains are bounded (MVC_DELTA_MAX_DEPTH); past the bound a chunk
  * is coded against its chain's full chunk instead.  Every base of a delta
@@ -46,7 +43,8 @@ typedef struct job {
 	uint8_t nchain;
 	size_t dup_of;          /* CHUNK_DUP: the job holding the blob */
 	git_oid oid;            /* the chunk's blob */
-	git_oid parent;         /* CHUNK_NEW: the parent's blob at this place */
+	git_oid parent;         /* the parent's blob at this place */
+	const unsigned char *parent_digest; /* its digest, when it may be reused */
 	git_oid *chain;         /* delta bases to name in the tree */
 } job;
 
@@ -68,6 +66,7 @@ typedef struct cfile {
 } cfile;
 
 typedef struct slot {
+	int reused;             /* equal to the parent's chunk: nothing encoded */
 	mvc_pack_entry entry;
 	size_t stored;          /* encoded bytes */
 	git_oid chain[MVC_DELTA_MAX_DEPTH];
@@ -79,6 +78,12 @@ typedef struct tctx {       /* per worker thread */
 	unsigned char *raw, *base, *key;
 } tctx;
 
+/* Digest -> job, for chunks met earlier in this commit. */
+typedef struct seen_map {
+	size_t cap, count;
+	struct seen { const unsigned char *digest; size_t job; } *slots;
+} seen_map;
+
 typedef struct commit_ctx {
 	git_repository *git;
 	git_odb *odb;
@@ -86,13 +91,13 @@ typedef struct commit_ctx {
 	size_t nfiles;
 	job *jobs;
 	size_t njobs;
-	size_t *todo;           /* indexes of CHUNK_NEW jobs */
-	size_t ntodo;
 	slot *slots;
 	size_t window;
 	tctx *threads;
 	unsigned nthreads;
 	mvc_pack *pack;
+	const char *store;
+	seen_map seen;
 	mvc_commit_stats *stats;
 } commit_ctx;
 
@@ -182,12 +187,6 @@ static int signature(git_signature **out, git_repository *git)
 	snprintf(fallback, sizeof(fallback), "%s@%s", pw ? pw->pw_name : "mvc", host);
 	return git_signature_now(out, pw ? pw->pw_name : "mvc", fallback);
 }
-
-/* Digest -> job, for chunks met earlier in this commit. */
-typedef struct seen_map {
-	size_t cap, count;
-	struct seen { const unsigned char *digest; size_t job; } *slots;
-} seen_map;
 
 static int seen_insert(seen_map *m, const unsigned char *d, size_t jobi);
 
@@ -298,7 +297,7 @@ static int scan_file(cfile *f, mvc_state *st, git_repository *git, uint64_t chun
 		return mvc__err_sys("cannot stat '%s'", f->path);
 	if ((error = mvc_layout_read(&f->layout, f->fd, (uint64_t)sb.st_size, f->path)) < 0 ||
 	    (error = mvc__scan_plan(&f->m, f->layout, f->pm, chunk_size)) < 0 ||
-	    (error = mvc__scan_read(f->m, f->fd, f->path, &f->header)) < 0)
+	    (error = mvc__scan_gaps(f->m, f->fd, f->path, &f->header)) < 0)
 		return error;
 	if (!(f->ptensor = mvc__calloc(f->m->ntensors + 1, sizeof(*f->ptensor))) ||
 	    !(f->pidx = mvc__calloc(f->m->ntensors + 1, sizeof(*f->pidx))))
@@ -347,10 +346,9 @@ static int copy_chain(job *j, const git_tree *pt, const char *cname)
 	return 0;
 }
 
-/* Decide, for every chunk, whether it is reused or new. */
-static int classify(commit_ctx *c)
+/* Set up one job per chunk, with the parent's chunk at the same place. */
+static int plan_jobs(commit_ctx *c)
 {
-	seen_map seen = { 0, 0, NULL };
 	size_t n = 0;
 	int error = 0;
 
@@ -363,139 +361,122 @@ static int classify(commit_ctx *c)
 		if (f->unchanged)
 			continue;
 		if ((error = mvc__chunk_list(&refs, &nrefs, f->m)) < 0)
-			goto done;
-		for (size_t k = 0; k < nrefs; k++) {
+			return error;
+		for (size_t k = 0; k < nrefs; k++, n++) {
 			job *j = &c->jobs[n];
 			const mvc_manifest_tensor *mt = &f->m->tensors[refs[k].tensor];
-			const unsigned char *d = mt->chunk_digests + refs[k].chunk * MVC_DIGEST_SIZE;
 			long pi = f->pidx[refs[k].tensor];
-			const git_oid *pid = NULL;
+			const mvc_manifest_tensor *pt = pi >= 0 ? &f->pm->tensors[pi] : NULL;
+			const git_oid *pid;
 			char cname[24];
-			size_t dup;
 
 			j->file = (uint32_t)fi;
 			j->ref = refs[k];
 			mvc__index_name(cname, refs[k].chunk);
-			if (pi >= 0 && refs[k].chunk < f->pm->tensors[pi].nchunks)
-				pid = entry_id(f->ptensor[refs[k].tensor], cname);
-			if (pid && !memcmp(f->pm->tensors[pi].chunk_digests + refs[k].chunk * MVC_DIGEST_SIZE,
-			        d, MVC_DIGEST_SIZE) &&
-			    (refs[k].chunk + 1 < f->pm->tensors[pi].nchunks) ==
-			        (refs[k].chunk + 1 < mt->nchunks)) {
-				j->kind = CHUNK_REUSE;
-				j->oid = *pid;
-				if ((error = copy_chain(j, f->ptensor[refs[k].tensor], cname)) < 0)
-					break;
-				error = seen_insert(&seen, d, n);
-			} else if ((dup = seen_find_or_add(&seen, d, n, &error)) != SIZE_MAX) {
-				j->kind = CHUNK_DUP;
-				j->dup_of = dup;
-			} else if (!error) {
-				j->kind = CHUNK_NEW;
-				/* a delta base: the parent's chunk at this place, same length */
-				if (pid && (refs[k].chunk + 1 < f->pm->tensors[pi].nchunks ||
-				            f->pm->tensors[pi].t.size - refs[k].chunk * mt->chunk_size ==
-				                refs[k].len)) {
-					j->has_parent = 1;
-					j->parent = *pid;
-				}
-				c->todo[c->ntodo++] = n;
-			}
-			if (error < 0)
-				break;
-			n++;
+			if (!pt || refs[k].chunk >= pt->nchunks ||
+			    !(pid = entry_id(f->ptensor[refs[k].tensor], cname)))
+				continue;
+			/* the same rows: same index, and the same length */
+			if (pt->t.size - refs[k].chunk * pt->chunk_size <
+			        (uint64_t)refs[k].len ||
+			    (refs[k].chunk + 1 == pt->nchunks) != (refs[k].chunk + 1 == mt->nchunks))
+				continue;
+			j->has_parent = 1;
+			j->parent = *pid;
+			j->parent_digest = pt->chunk_digests + refs[k].chunk * MVC_DIGEST_SIZE;
 		}
 		free(refs);
-		if (error < 0)
-			goto done;
 	}
-done:
-	free(seen.slots);
-	return error;
+	return 0;
 }
 
-/* Pass 2, on a worker: encode one new chunk as a pack entry. */
-static int encode_work(void *p, size_t item, unsigned thread)
+static unsigned chunk_flags(mvc_dtype dt)
+{
+	switch (dt) {
+	case MVC_DTYPE_F16: case MVC_DTYPE_BF16: case MVC_DTYPE_F32: case MVC_DTYPE_F64:
+	case MVC_DTYPE_C64:
+		return MVC_CHUNK_ROTATE;
+	default:
+		return 0;
+	}
+}
+
+/* Encode a changed chunk against the parent's, if that reads back. */
+static int encode_delta(commit_ctx *c, job *j, tctx *t, slot *s, const unsigned char **enc,
+                        size_t *enclen, unsigned w, unsigned flags)
+{
+	git_oid chain[MVC_DELTA_MAX_DEPTH];
+	unsigned nchain = 0, depth;
+	unsigned char pd[MVC_DIGEST_SIZE];
+	const unsigned char *base = t->base;
+	const git_oid *base_id = &j->parent;
+	size_t dl;
+	int error;
+
+	if (mvc__chunk_load(c->odb, t->codec, &j->parent, t->base, j->ref.len, chain, &nchain,
+	        t->key) < 0) {
+		mvc_error_clear(); /* the parent does not read back: store this chunk whole */
+		return 0;
+	}
+	mvc_blake2b(pd, t->base, j->ref.len);
+	if (memcmp(pd, j->parent_digest, MVC_DIGEST_SIZE))
+		return 0;
+	depth = nchain + 1;
+	if (depth > MVC_DELTA_MAX_DEPTH) {
+		/* too deep: code against the chain's full chunk */
+		base = t->key;
+		base_id = &chain[nchain - 1];
+		depth = 1;
+		s->chain[0] = *base_id;
+	} else {
+		s->chain[0] = j->parent;
+		memcpy(s->chain + 1, chain, nchain * sizeof(git_oid));
+	}
+	s->nchain = depth;
+	if ((error = mvc_codec_encode_delta(t->codec, enc, enclen, t->raw, base, j->ref.len, w,
+	         flags, base_id->id, depth)) < 0)
+		return error;
+	if ((double)*enclen < DELTA_CHECK_SHARE * (double)j->ref.len)
+		return 0;
+	/* a poor delta: keep it only if the chunk alone is no smaller */
+	dl = *enclen;
+	if ((error = mvc_codec_encode(t->codec, enc, enclen, t->raw, j->ref.len, w, flags)) < 0)
+		return error;
+	if (*enclen <= dl) {
+		s->nchain = 0;
+		return 0;
+	}
+	return mvc_codec_encode_delta(t->codec, enc, enclen, t->raw, base, j->ref.len, w, flags,
+	    base_id->id, depth);
+}
+
+/* On a worker: hash one chunk; unless the parent has it, encode it. */
+static int chunk_work(void *p, size_t item, unsigned thread)
 {
 	commit_ctx *c = p;
-	job *j = &c->jobs[c->todo[item]];
+	job *j = &c->jobs[item];
 	cfile *f = &c->files[j->file];
 	tctx *t = &c->threads[thread];
 	slot *s = &c->slots[item % c->window];
 	const mvc_manifest_tensor *mt = &f->m->tensors[j->ref.tensor];
-	unsigned w = mvc_dtype_plane_width(mt->t.dtype), flags = 0;
+	unsigned char *digest = mt->chunk_digests + j->ref.chunk * MVC_DIGEST_SIZE;
+	unsigned w = mvc_dtype_plane_width(mt->t.dtype), flags = chunk_flags(mt->t.dtype);
 	const unsigned char *enc = NULL;
 	size_t enclen = 0;
 	int error;
 
-	switch (mt->t.dtype) {
-	case MVC_DTYPE_F16: case MVC_DTYPE_BF16: case MVC_DTYPE_F32: case MVC_DTYPE_F64:
-	case MVC_DTYPE_C64:
-		flags = MVC_CHUNK_ROTATE;
-		break;
-	default:
-		break;
-	}
 	s->nchain = 0;
+	s->reused = 0;
+	s->entry.len = 0;
 	if ((error = mvc_read_at(f->fd, t->raw, j->ref.len, j->ref.offset, f->path)) < 0)
 		return error;
-	/* the file may change under us: what is stored must match the manifest */
-	{
-		unsigned char d[MVC_DIGEST_SIZE];
-
-		mvc_blake2b(d, t->raw, j->ref.len);
-		if (memcmp(d, mt->chunk_digests + j->ref.chunk * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE))
-			return mvc__err(MVC_EINVALID, "'%s' changed while being committed", f->path);
+	mvc_blake2b(digest, t->raw, j->ref.len);
+	if (j->has_parent && !memcmp(digest, j->parent_digest, MVC_DIGEST_SIZE)) {
+		s->reused = 1;
+		return 0;
 	}
-	if (j->has_parent) {
-		git_oid chain[MVC_DELTA_MAX_DEPTH];
-		unsigned nchain = 0;
-		unsigned char pd[MVC_DIGEST_SIZE];
-		const mvc_manifest_tensor *pt = &f->pm->tensors[f->pidx[j->ref.tensor]];
-
-		if (mvc__chunk_load(c->odb, t->codec, &j->parent, t->base, j->ref.len, chain, &nchain,
-		        t->key) == 0 &&
-		    (mvc_blake2b(pd, t->base, j->ref.len),
-		     !memcmp(pd, pt->chunk_digests + j->ref.chunk * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE))) {
-			const unsigned char *base = t->base;
-			const git_oid *base_id = &j->parent;
-			unsigned depth = nchain + 1;
-
-			if (depth > MVC_DELTA_MAX_DEPTH) {
-				/* too deep: code against the chain's full chunk */
-				base = t->key;
-				base_id = &chain[nchain - 1];
-				depth = 1;
-				s->chain[0] = *base_id;
-				s->nchain = 1;
-			} else {
-				s->chain[0] = j->parent;
-				memcpy(s->chain + 1, chain, nchain * sizeof(git_oid));
-				s->nchain = depth;
-			}
-			if ((error = mvc_codec_encode_delta(t->codec, &enc, &enclen, t->raw, base,
-			         j->ref.len, w, flags, base_id->id, depth)) < 0)
-				return error;
-			if ((double)enclen >= DELTA_CHECK_SHARE * (double)j->ref.len) {
-				/* a poor delta: keep it only if the chunk alone is no smaller */
-				size_t dl = enclen;
-
-				if ((error = mvc_codec_encode(t->codec, &enc, &enclen, t->raw, j->ref.len, w,
-				         flags)) < 0)
-					return error;
-				if (enclen <= dl) {
-					s->nchain = 0;
-				} else if ((error = mvc_codec_encode_delta(t->codec, &enc, &enclen, t->raw,
-				                base, j->ref.len, w, flags, base_id->id, depth)) < 0) {
-					return error;
-				}
-			}
-		} else {
-			/* the parent does not read back: store this chunk whole */
-			mvc_error_clear();
-			enc = NULL;
-		}
-	}
+	if (j->has_parent && (error = encode_delta(c, j, t, s, &enc, &enclen, w, flags)) < 0)
+		return error;
 	if (!enc && (error = mvc_codec_encode(t->codec, &enc, &enclen, t->raw, j->ref.len, w,
 	                 flags)) < 0)
 		return error;
@@ -503,15 +484,41 @@ static int encode_work(void *p, size_t item, unsigned thread)
 	return mvc__pack_entry_make(&s->entry, GIT_OBJECT_BLOB, enc, enclen, 0);
 }
 
-static int encode_done(void *p, size_t item)
+/* In chunk order: reuse, deduplicate, or append to the pack. */
+static int chunk_done(void *p, size_t item)
 {
 	commit_ctx *c = p;
-	job *j = &c->jobs[c->todo[item]];
+	job *j = &c->jobs[item];
+	cfile *f = &c->files[j->file];
 	slot *s = &c->slots[item % c->window];
+	const unsigned char *digest =
+	    f->m->tensors[j->ref.tensor].chunk_digests + j->ref.chunk * MVC_DIGEST_SIZE;
+	size_t dup;
 	int error;
 
+	if (s->reused) {
+		char cname[24];
+
+		j->kind = CHUNK_REUSE;
+		j->oid = j->parent;
+		mvc__index_name(cname, j->ref.chunk);
+		if ((error = copy_chain(j, f->ptensor[j->ref.tensor], cname)) < 0)
+			return error;
+		return seen_insert(&c->seen, digest, item);
+	}
+	if ((dup = seen_find_or_add(&c->seen, digest, item, &error)) != SIZE_MAX) {
+		/* stored by this commit already (identical chunks anywhere) */
+		j->kind = CHUNK_DUP;
+		j->dup_of = dup;
+		return 0;
+	}
+	if (error < 0)
+		return error;
+	if (!c->pack && (error = mvc__pack_open(&c->pack, c->store)) < 0)
+		return error;
 	if ((error = mvc__pack_append(c->pack, &s->entry)) < 0)
 		return error;
+	j->kind = CHUNK_NEW;
 	j->oid = s->entry.oid;
 	if (s->nchain) {
 		if (!(j->chain = mvc__calloc(s->nchain, sizeof(git_oid))))
@@ -524,21 +531,19 @@ static int encode_done(void *p, size_t item)
 	return 0;
 }
 
-static int encode_new(commit_ctx *c, const char *store)
+static int store_chunks(commit_ctx *c)
 {
 	uint64_t maxchunk = 1;
 	int error;
 
-	if (c->ntodo == 0)
+	if (c->njobs == 0)
 		return 0;
-	if (c->ntodo > UINT32_MAX - 1)
-		return mvc__err(MVC_EINVALID, "too many chunks for one commit");
-	for (size_t i = 0; i < c->ntodo; i++)
-		if (c->jobs[c->todo[i]].ref.len > maxchunk)
-			maxchunk = c->jobs[c->todo[i]].ref.len;
+	for (size_t i = 0; i < c->njobs; i++)
+		if (c->jobs[i].ref.len > maxchunk)
+			maxchunk = c->jobs[i].ref.len;
 	c->nthreads = mvc__pool_threads();
-	if (c->nthreads > c->ntodo)
-		c->nthreads = (unsigned)c->ntodo;
+	if (c->nthreads > c->njobs)
+		c->nthreads = (unsigned)c->njobs;
 	c->window = 2 * (size_t)c->nthreads + 2;
 	if (!(c->threads = mvc__calloc(c->nthreads, sizeof(*c->threads))) ||
 	    !(c->slots = mvc__calloc(c->window, sizeof(*c->slots))))
@@ -553,11 +558,12 @@ static int encode_new(commit_ctx *c, const char *store)
 		    !(x->key = mvc__malloc((size_t)maxchunk)))
 			return MVC_ENOMEM;
 	}
-	if ((error = mvc__pack_open(&c->pack, store, (uint32_t)c->ntodo)) < 0)
+	if ((error = mvc__pool_run(c->njobs, c->nthreads, c->window, chunk_work, chunk_done, c)) < 0)
 		return error;
-	if ((error = mvc__pool_run(c->ntodo, c->nthreads, c->window, encode_work, encode_done, c)) < 0)
-		return error;
-	return mvc__pack_finish(c->pack, c->odb);
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (!c->files[i].unchanged)
+			mvc_manifest_seal(c->files[i].m);
+	return c->pack ? mvc__pack_finish(c->pack, c->odb) : 0;
 }
 
 /* Build and collect the trees of every changed file. */
@@ -767,7 +773,6 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		goto done;
 	}
 
-	/* pass 1: hash */
 	if (!(c.files = mvc__calloc(ntodo, sizeof(*c.files)))) {
 		error = MVC_ENOMEM;
 		goto done;
@@ -790,17 +795,15 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 				nchunks += (size_t)f->m->tensors[t].nchunks;
 	}
 	stats->chunks = nchunks;
-	if (!(c.jobs = mvc__calloc(nchunks + 1, sizeof(*c.jobs))) ||
-	    !(c.todo = mvc__calloc(nchunks + 1, sizeof(*c.todo)))) {
+	if (!(c.jobs = mvc__calloc(nchunks + 1, sizeof(*c.jobs)))) {
 		error = MVC_ENOMEM;
 		goto done;
 	}
 	c.njobs = nchunks;
-	if ((error = classify(&c)) < 0)
-		goto done;
-
-	/* pass 2: encode what is new, then the small objects */
-	if ((error = encode_new(&c, mvc_repo_path(repo))) < 0 ||
+	c.store = mvc_repo_path(repo);
+	/* the chunks, then the small objects */
+	if ((error = plan_jobs(&c)) < 0 ||
+	    (error = store_chunks(&c)) < 0 ||
 	    (error = mvc__objset_new(&set)) < 0 ||
 	    (error = build_trees(&c, set)) < 0 ||
 	    (error = mvc__objset_write(set, mvc_repo_path(repo), c.odb)) < 0)
@@ -881,7 +884,7 @@ done:
 	for (size_t i = 0; c.jobs && i < c.njobs; i++)
 		free(c.jobs[i].chain);
 	free(c.jobs);
-	free(c.todo);
+	free(c.seen.slots);
 	for (size_t i = 0; c.slots && i < c.window; i++)
 		mvc__pack_entry_free(&c.slots[i].entry);
 	free(c.slots);

@@ -120,9 +120,9 @@ struct mvc_pack {
 	char *dir;
 	char *tmp_pack, *tmp_idx;
 	int fd;
-	uint32_t count, written;
+	uint32_t written;
+	size_t cap;
 	uint64_t offset;
-	EVP_MD_CTX *sha;
 	idx_ent *ents;
 	int finished;
 };
@@ -135,7 +135,7 @@ static void put32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
-int mvc__pack_open(mvc_pack **out, const char *store, uint32_t count)
+int mvc__pack_open(mvc_pack **out, const char *store)
 {
 	mvc_pack *p = mvc__calloc(1, sizeof(*p));
 	mvc_buf b = MVC_BUF_INIT;
@@ -157,16 +157,10 @@ int mvc__pack_open(mvc_pack **out, const char *store, uint32_t count)
 		error = mvc__err_sys("cannot create a pack in '%s'", p->dir);
 		goto fail;
 	}
-	if (!(p->ents = mvc__calloc(count ? count : 1, sizeof(*p->ents))) ||
-	    !(p->sha = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(p->sha, EVP_sha1(), NULL)) {
-		error = mvc__err(MVC_ENOMEM, "out of memory");
-		goto fail;
-	}
-	p->count = count;
+	/* the count is patched in when the pack is finished */
 	memcpy(hdr, "PACK", 4);
 	put32(hdr + 4, 2);
-	put32(hdr + 8, count);
-	EVP_DigestUpdate(p->sha, hdr, sizeof(hdr));
+	put32(hdr + 8, 0);
 	if ((error = mvc_write_all(p->fd, hdr, sizeof(hdr), p->tmp_pack)) < 0)
 		goto fail;
 	p->offset = sizeof(hdr);
@@ -182,11 +176,17 @@ int mvc__pack_append(mvc_pack *p, const mvc_pack_entry *e)
 {
 	int error;
 
-	if (p->written >= p->count)
-		return mvc__err(MVC_ERROR, "internal error: more objects than the pack announced");
+	if (p->written == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 1024;
+		idx_ent *n = realloc(p->ents, nc * sizeof(*n));
+
+		if (!n || p->written == UINT32_MAX)
+			return mvc__err(MVC_ENOMEM, "too many objects for one pack");
+		p->ents = n;
+		p->cap = nc;
+	}
 	if ((error = mvc_write_all(p->fd, e->buf, e->len, "a pack")) < 0)
 		return error;
-	EVP_DigestUpdate(p->sha, e->buf, e->len);
 	p->ents[p->written].oid = e->oid;
 	p->ents[p->written].offset = p->offset;
 	p->ents[p->written].crc = e->crc;
@@ -211,6 +211,41 @@ static int sync_dir(const char *dir)
 	return 0;
 }
 
+uint32_t mvc__pack_count(const mvc_pack *p)
+{
+	return p->written;
+}
+
+/* The pack's trailer: SHA-1 of everything before it, read back from the
+ * page cache (the count at its head is only known at the end). */
+static int pack_checksum(unsigned char out[20], int fd, uint64_t len, const char *what)
+{
+	EVP_MD_CTX *sha = EVP_MD_CTX_new();
+	unsigned char *buf = mvc__malloc(4 << 20);
+	unsigned int mdlen;
+	uint64_t off = 0;
+	int error = 0;
+
+	if (!sha || !buf || !EVP_DigestInit_ex(sha, EVP_sha1(), NULL)) {
+		error = mvc__err(MVC_ENOMEM, "out of memory");
+		goto done;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (off < len) {
+		size_t n = len - off < (4u << 20) ? (size_t)(len - off) : (4u << 20);
+
+		if ((error = mvc_read_at(fd, buf, n, off, what)) < 0)
+			goto done;
+		EVP_DigestUpdate(sha, buf, n);
+		off += n;
+	}
+	EVP_DigestFinal_ex(sha, out, &mdlen);
+done:
+	EVP_MD_CTX_free(sha);
+	free(buf);
+	return error;
+}
+
 int mvc__pack_finish(mvc_pack *p, git_odb *odb)
 {
 	unsigned char trailer[20], idxsum[20], b4[4], b8[8];
@@ -221,24 +256,26 @@ int mvc__pack_finish(mvc_pack *p, git_odb *odb)
 	uint32_t fan[256] = { 0 }, large = 0;
 	int fd = -1, error = 0;
 
-	if (p->written != p->count)
-		return mvc__err(MVC_ERROR, "internal error: pack has %u of %u objects",
-		    p->written, p->count);
-	EVP_DigestFinal_ex(p->sha, trailer, &mdlen);
-	if ((error = mvc_write_all(p->fd, trailer, 20, p->tmp_pack)) < 0)
+	put32(b4, p->written);
+	if (pwrite(p->fd, b4, 4, 8) != 4) {
+		error = mvc__err_sys("cannot write a pack");
+		goto done;
+	}
+	if ((error = pack_checksum(trailer, p->fd, p->offset, p->tmp_pack)) < 0 ||
+	    (error = mvc_write_all(p->fd, trailer, 20, p->tmp_pack)) < 0)
 		goto done;
 	if (fsync(p->fd) < 0) {
 		error = mvc__err_sys("cannot write a pack");
 		goto done;
 	}
 	/* index v2 */
-	qsort(p->ents, p->count, sizeof(*p->ents), cmp_ent);
-	for (uint32_t i = 1; i < p->count; i++)
+	qsort(p->ents, p->written, sizeof(*p->ents), cmp_ent);
+	for (uint32_t i = 1; i < p->written; i++)
 		if (git_oid_equal(&p->ents[i].oid, &p->ents[i - 1].oid)) {
 			error = mvc__err(MVC_ERROR, "internal error: object written twice in a pack");
 			goto done;
 		}
-	for (uint32_t i = 0; i < p->count; i++)
+	for (uint32_t i = 0; i < p->written; i++)
 		fan[p->ents[i].oid.id[0]]++;
 	for (int i = 1; i < 256; i++)
 		fan[i] += fan[i - 1];
@@ -249,13 +286,13 @@ int mvc__pack_finish(mvc_pack *p, git_odb *odb)
 		put32(b4, fan[i]);
 		mvc_buf_put(&idx, b4, 4);
 	}
-	for (uint32_t i = 0; i < p->count; i++)
+	for (uint32_t i = 0; i < p->written; i++)
 		mvc_buf_put(&idx, p->ents[i].oid.id, 20);
-	for (uint32_t i = 0; i < p->count; i++) {
+	for (uint32_t i = 0; i < p->written; i++) {
 		put32(b4, p->ents[i].crc);
 		mvc_buf_put(&idx, b4, 4);
 	}
-	for (uint32_t i = 0; i < p->count; i++) {
+	for (uint32_t i = 0; i < p->written; i++) {
 		if (p->ents[i].offset < 0x80000000u) {
 			put32(b4, (uint32_t)p->ents[i].offset);
 		} else {
@@ -263,7 +300,7 @@ int mvc__pack_finish(mvc_pack *p, git_odb *odb)
 		}
 		mvc_buf_put(&idx, b4, 4);
 	}
-	for (uint32_t i = 0; i < p->count; i++) {
+	for (uint32_t i = 0; i < p->written; i++) {
 		if (p->ents[i].offset >= 0x80000000u) {
 			put32(b8, (uint32_t)(p->ents[i].offset >> 32));
 			put32(b8 + 4, (uint32_t)p->ents[i].offset);
@@ -339,7 +376,6 @@ void mvc__pack_free(mvc_pack *p)
 		unlink(p->tmp_pack);
 	if (p->tmp_idx)
 		unlink(p->tmp_idx);
-	EVP_MD_CTX_free(p->sha);
 	free(p->tmp_pack);
 	free(p->tmp_idx);
 	free(p->ents);
@@ -400,7 +436,7 @@ int mvc__objset_write(mvc_objset *s, const char *store, git_odb *odb)
 	}
 	if (n == 0)
 		return 0;
-	if ((error = mvc__pack_open(&p, store, n)) < 0)
+	if ((error = mvc__pack_open(&p, store)) < 0)
 		return error;
 	for (size_t i = 0; i < s->count && !error; i++)
 		if (s->ents[i].len)

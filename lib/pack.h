@@ -5,8 +5,9 @@
  * one zlib-compressed loose file each.  Chunk payloads are already zstd
  * output, so their zlib streams use "stored" blocks: no zlib work but the
  * Adler-32.  Entries are prepared on worker threads (object id, zlib
- * framing, CRC-32) and appended in order on one thread, which streams the
- * pack's SHA-1; so the object count must be known when the pack opens.
+ * framing, CRC-32) and appended in order on one thread; the object count
+ * is patched into the header at the end, and the pack's SHA-1 computed
+ * then in one pass over the page cache.
  */
 #include "internal.h"
 
@@ -28,9 +29,10 @@ int mvc__object_id(git_oid *out, git_object_t type, const void *data, size_t len
 
 typedef struct mvc_pack mvc_pack;
 
-/* Start a pack of exactly `count` objects in `store`/objects/pack. */
-int mvc__pack_open(mvc_pack **out, const char *store, uint32_t count);
+/* Start a pack in `store`/objects/pack. */
+int mvc__pack_open(mvc_pack **out, const char *store);
 int mvc__pack_append(mvc_pack *p, const mvc_pack_entry *e);
+uint32_t mvc__pack_count(const mvc_pack *p);
 /* Write the trailer and the index, make both durable and visible, and
  * refresh `odb` so that libgit2 sees the new objects. */
 int mvc__pack_finish(mvc_pack *p, git_odb *odb);

@@ -143,10 +143,32 @@ static int hash_done(void *p, size_t item)
 	return 0;
 }
 
-int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header)
+int mvc__scan_gaps(mvc_manifest *m, int fd, const char *what, mvc_buf *header)
 {
 	crypto_generichash_state hst;
-	uint64_t pos = 0, maxchunk = 1 << 16;
+	unsigned char *buf;
+	uint64_t pos = 0;
+	int error = 0;
+
+	if (!(buf = mvc__malloc(1 << 20)))
+		return MVC_ENOMEM;
+	crypto_generichash_init(&hst, NULL, 0, MVC_DIGEST_SIZE);
+	for (size_t i = 0; i < m->ntensors && !error; i++) {
+		const mvc_manifest_tensor *mt = &m->tensors[i];
+
+		error = gap(&hst, header, buf, 1 << 20, fd, pos, mt->t.offset, what);
+		pos = mt->t.offset + mt->t.size;
+	}
+	if (!error)
+		error = gap(&hst, header, buf, 1 << 20, fd, pos, m->file_size, what);
+	crypto_generichash_final(&hst, m->header_digest, MVC_DIGEST_SIZE);
+	free(buf);
+	return error;
+}
+
+int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header)
+{
+	uint64_t maxchunk = 1 << 16;
 	unsigned nthreads = mvc__pool_threads();
 	hash_ctx h;
 	size_t nrefs = 0;
@@ -170,20 +192,8 @@ int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header)
 			error = MVC_ENOMEM;
 			goto done;
 		}
-	/* the bytes between tensors, in file order */
-	crypto_generichash_init(&hst, NULL, 0, MVC_DIGEST_SIZE);
-	for (size_t i = 0; i < m->ntensors; i++) {
-		const mvc_manifest_tensor *mt = &m->tensors[i];
-
-		if ((error = gap(&hst, header, h.bufs[0], (size_t)maxchunk, fd, pos, mt->t.offset,
-		         what)) < 0)
-			goto done;
-		pos = mt->t.offset + mt->t.size;
-	}
-	if ((error = gap(&hst, header, h.bufs[0], (size_t)maxchunk, fd, pos, m->file_size,
-	         what)) < 0)
+	if ((error = mvc__scan_gaps(m, fd, what, header)) < 0)
 		goto done;
-	crypto_generichash_final(&hst, m->header_digest, MVC_DIGEST_SIZE);
 	h.m = m;
 	h.fd = fd;
 	h.what = what;

@@ -20,6 +20,10 @@ int mvc__scan_plan(mvc_manifest **out, const mvc_layout *layout, const mvc_manif
  */
 int mvc__scan_read(mvc_manifest *m, int fd, const char *what, mvc_buf *header);
 
+/* Only the non-tensor bytes: the header digest, and the bytes into
+ * `header` when it is not NULL. */
+int mvc__scan_gaps(mvc_manifest *m, int fd, const char *what, mvc_buf *header);
+
 /* Every chunk of a manifest, in file order. */
 typedef struct mvc_chunk_ref {
 	size_t tensor;
