@@ -12,22 +12,32 @@
 
 typedef struct writer {
 	int fd;
+	uint64_t written, flushed;
 	const char *what;     /* the file, for messages */
 	mvc_buf buf;          /* output batching */
 } writer;
+
+static int out_write(writer *w, const void *data, size_t len)
+{
+	int error = mvc_write_all(w->fd, data, len, w->what);
+
+	w->written += len;
+	mvc__writeback(w->fd, &w->flushed, w->written);
+	return error;
+}
 
 static int out_put(writer *w, const void *data, size_t len)
 {
 	int error;
 
-	/* batch small writes; pass large ones straight through */
-	if (w->buf.len + len > (4u << 20) && w->buf.len) {
-		if ((error = mvc_write_all(w->fd, w->buf.ptr, w->buf.len, w->what)) < 0)
+	/* batch small writes (tiny tensors, header bytes); pass chunks through */
+	if ((len >= (64u << 10) || w->buf.len + len > (4u << 20)) && w->buf.len) {
+		if ((error = out_write(w, w->buf.ptr, w->buf.len)) < 0)
 			return error;
 		w->buf.len = 0;
 	}
-	if (len >= (4u << 20))
-		return mvc_write_all(w->fd, data, len, w->what);
+	if (len >= (64u << 10))
+		return out_write(w, data, len);
 	return mvc_buf_put(&w->buf, data, len);
 }
 
@@ -36,7 +46,7 @@ static int out_flush(writer *w)
 	int error = 0;
 
 	if (w->buf.len)
-		error = mvc_write_all(w->fd, w->buf.ptr, w->buf.len, w->what);
+		error = out_write(w, w->buf.ptr, w->buf.len);
 	w->buf.len = 0;
 	return error;
 }

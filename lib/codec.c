@@ -37,8 +37,6 @@ struct mvc_codec {
 	ZSTD_DCtx *dctx;
 	unsigned char *planes;    /* grouped raw bytes */
 	size_t planes_cap;
-	unsigned char *work;      /* rotated / XORed input */
-	size_t work_cap;
 	unsigned char *out;       /* encoded output */
 	size_t out_cap;
 };
@@ -75,7 +73,6 @@ void mvc_codec_free(mvc_codec *c)
 	ZSTD_freeCCtx(c->cctx);
 	ZSTD_freeDCtx(c->dctx);
 	free(c->planes);
-	free(c->work);
 	free(c->out);
 	free(c);
 }
@@ -133,85 +130,104 @@ static void put_header(unsigned char *h, mvc_encoding enc, unsigned planes, unsi
 	put_u64(h + 8, raw);
 }
 
-/* Rotate each little-endian w-byte word left (dir 1) or right (dir -1)
- * by one bit.  Linear over XOR, so deltas may be rotated too. */
-static void rotate(unsigned char *p, size_t n, unsigned w, int dir)
+/*
+ * Interleave planes back into elements, rotating right when asked, and
+ * either store them or XOR them into `dst` (a delta over its base).
+ */
+static void ungroup_fused(unsigned char *dst, const unsigned char *const *pp, size_t n,
+                          unsigned w, int rot, int xor_into)
 {
 	size_t count = n / w;
 
-	if (w == 2) {
+	if (w == 4) {
 		for (size_t i = 0; i < count; i++) {
-			uint16_t v;
-			memcpy(&v, p + 2 * i, 2);
-			v = dir > 0 ? (uint16_t)(v << 1 | v >> 15) : (uint16_t)(v >> 1 | v << 15);
-			memcpy(p + 2 * i, &v, 2);
+			uint32_t v = (uint32_t)pp[0][i] | (uint32_t)pp[1][i] << 8 |
+			             (uint32_t)pp[2][i] << 16 | (uint32_t)pp[3][i] << 24, d = 0;
+
+			if (rot)
+				v = v >> 1 | v << 31;
+			if (xor_into)
+				memcpy(&d, dst + 4 * i, 4);
+			v ^= d;
+			memcpy(dst + 4 * i, &v, 4);
 		}
-	} else if (w == 4) {
+	} else if (w == 2) {
 		for (size_t i = 0; i < count; i++) {
-			uint32_t v;
-			memcpy(&v, p + 4 * i, 4);
-			v = dir > 0 ? v << 1 | v >> 31 : v >> 1 | v << 31;
-			memcpy(p + 4 * i, &v, 4);
+			uint16_t v = (uint16_t)(pp[0][i] | pp[1][i] << 8), d = 0;
+
+			if (rot)
+				v = (uint16_t)(v >> 1 | v << 15);
+			if (xor_into)
+				memcpy(&d, dst + 2 * i, 2);
+			v ^= d;
+			memcpy(dst + 2 * i, &v, 2);
 		}
-	} else if (w == 8) {
+	} else {
 		for (size_t i = 0; i < count; i++) {
-			uint64_t v;
-			memcpy(&v, p + 8 * i, 8);
-			v = dir > 0 ? v << 1 | v >> 63 : v >> 1 | v << 63;
-			memcpy(p + 8 * i, &v, 8);
+			uint64_t v = 0, d = 0;
+
+			for (unsigned k = 0; k < w; k++)
+				v |= (uint64_t)pp[k][i] << (8 * k);
+			if (rot && w == 8)
+				v = v >> 1 | v << 63;
+			if (xor_into)
+				memcpy(&d, dst + (size_t)w * i, w);
+			v ^= d;
+			memcpy(dst + (size_t)w * i, &v, w);
 		}
 	}
 }
 
-static void group(unsigned char *dst, const unsigned char *src, size_t n, unsigned w)
+/*
+ * Group `raw` (XORed with `base` when given, rotated when asked) into
+ * planes in one pass: the common widths get their own loops.
+ */
+static void group_fused(unsigned char *dst, const unsigned char *raw, const unsigned char *base,
+                        size_t n, unsigned w, int rot)
 {
 	size_t count = n / w;
 
-	switch (w) {
-	case 2:
+	if (w == 4) {
 		for (size_t i = 0; i < count; i++) {
-			dst[i] = src[2 * i];
-			dst[count + i] = src[2 * i + 1];
-		}
-		break;
-	case 4:
-		for (size_t i = 0; i < count; i++) {
-			dst[i] = src[4 * i];
-			dst[count + i] = src[4 * i + 1];
-			dst[2 * count + i] = src[4 * i + 2];
-			dst[3 * count + i] = src[4 * i + 3];
-		}
-		break;
-	default:
-		for (size_t i = 0; i < count; i++)
-			for (unsigned k = 0; k < w; k++)
-				dst[k * count + i] = src[w * i + k];
-	}
-}
+			uint32_t v, b = 0;
 
-static void ungroup(unsigned char *dst, const unsigned char *src, size_t n, unsigned w)
-{
-	size_t count = n / w;
+			memcpy(&v, raw + 4 * i, 4);
+			if (base)
+				memcpy(&b, base + 4 * i, 4);
+			v ^= b;
+			if (rot)
+				v = v << 1 | v >> 31;
+			dst[i] = (unsigned char)v;
+			dst[count + i] = (unsigned char)(v >> 8);
+			dst[2 * count + i] = (unsigned char)(v >> 16);
+			dst[3 * count + i] = (unsigned char)(v >> 24);
+		}
+	} else if (w == 2) {
+		for (size_t i = 0; i < count; i++) {
+			uint16_t v, b = 0;
 
-	switch (w) {
-	case 2:
-		for (size_t i = 0; i < count; i++) {
-			dst[2 * i] = src[i];
-			dst[2 * i + 1] = src[count + i];
+			memcpy(&v, raw + 2 * i, 2);
+			if (base)
+				memcpy(&b, base + 2 * i, 2);
+			v ^= b;
+			if (rot)
+				v = (uint16_t)(v << 1 | v >> 15);
+			dst[i] = (unsigned char)v;
+			dst[count + i] = (unsigned char)(v >> 8);
 		}
-		break;
-	case 4:
+	} else {
 		for (size_t i = 0; i < count; i++) {
-			dst[4 * i] = src[i];
-			dst[4 * i + 1] = src[count + i];
-			dst[4 * i + 2] = src[2 * count + i];
-			dst[4 * i + 3] = src[3 * count + i];
-		}
-		break;
-	default:
-		for (size_t i = 0; i < count; i++)
+			uint64_t v = 0, b = 0;
+
+			memcpy(&v, raw + (size_t)w * i, w);
+			if (base)
+				memcpy(&b, base + (size_t)w * i, w);
+			v ^= b;
+			if (rot && w == 8)
+				v = v << 1 | v >> 63;
 			for (unsigned k = 0; k < w; k++)
-				dst[w * i + k] = src[k * count + i];
+				dst[k * count + i] = (unsigned char)(v >> (8 * k));
+		}
 	}
 }
 
@@ -237,9 +253,10 @@ static bool worth_compressing(const unsigned char *p, size_t n)
 }
 
 /* Group `src` into planes and encode them after `pos` bytes of header. */
-static int encode_planes(mvc_codec *c, size_t *outlen, size_t pos, const unsigned char *src,
-                         size_t len, unsigned w)
+static int encode_planes(mvc_codec *c, size_t *outlen, size_t pos, const unsigned char *raw,
+                         const unsigned char *base, size_t len, unsigned w, unsigned flags)
 {
+	const unsigned char *src = raw;
 	size_t plane_len = len / w, bound = ZSTD_compressBound(plane_len), table = pos;
 	int error;
 
@@ -247,10 +264,10 @@ static int encode_planes(mvc_codec *c, size_t *outlen, size_t pos, const unsigne
 		return mvc__err(MVC_EINVALID, "chunk of %zu bytes is too large", len);
 	if ((error = reserve(&c->out, &c->out_cap, pos + 5 * MAX_PLANES + w * bound + len)) < 0)
 		return error;
-	if (w > 1) {
+	if (w > 1 || base) {
 		if ((error = reserve(&c->planes, &c->planes_cap, len)) < 0)
 			return error;
-		group(c->planes, src, len, w);
+		group_fused(c->planes, raw, base, len, w, (flags & MVC_CHUNK_ROTATE) != 0);
 		src = c->planes;
 	}
 	pos += 5 * (size_t)w;
@@ -276,30 +293,6 @@ static int encode_planes(mvc_codec *c, size_t *outlen, size_t pos, const unsigne
 	return 0;
 }
 
-/* The bytes to group: rotated and/or XORed copies in c->work as needed. */
-static int prepare(mvc_codec *c, const unsigned char **src, const void *raw, const void *base,
-                   size_t len, unsigned w, unsigned flags)
-{
-	int error;
-
-	*src = raw;
-	if (!base && !(flags & MVC_CHUNK_ROTATE))
-		return 0;
-	if ((error = reserve(&c->work, &c->work_cap, len)) < 0)
-		return error;
-	if (base) {
-		const unsigned char *a = raw, *b = base;
-		for (size_t i = 0; i < len; i++)
-			c->work[i] = a[i] ^ b[i];
-	} else {
-		memcpy(c->work, raw, len);
-	}
-	if (flags & MVC_CHUNK_ROTATE)
-		rotate(c->work, len, w, 1);
-	*src = c->work;
-	return 0;
-}
-
 static unsigned check_width(unsigned w, size_t len, unsigned *flags)
 {
 	if (w < 1 || w > MAX_PLANES || len % w != 0 || (w != 2 && w != 4 && w != 8))
@@ -312,14 +305,12 @@ static unsigned check_width(unsigned w, size_t len, unsigned *flags)
 int mvc_codec_encode(mvc_codec *c, const unsigned char **out, size_t *outlen,
                      const void *raw, size_t len, unsigned w, unsigned flags)
 {
-	const unsigned char *src;
 	size_t pos;
 	int error;
 
 	flags &= MVC_CHUNK_ROTATE;
 	w = check_width(w, len, &flags);
-	if ((error = prepare(c, &src, raw, NULL, len, w, flags)) < 0 ||
-	    (error = encode_planes(c, &pos, MVC_CHUNK_HEADER_SIZE, src, len, w)) < 0)
+	if ((error = encode_planes(c, &pos, MVC_CHUNK_HEADER_SIZE, raw, NULL, len, w, flags)) < 0)
 		return error;
 	if (pos >= MVC_CHUNK_HEADER_SIZE + len) {
 		/* grouping gained nothing: store the raw bytes */
@@ -340,7 +331,6 @@ int mvc_codec_encode_delta(mvc_codec *c, const unsigned char **out, size_t *outl
                            const void *raw, const void *base, size_t len, unsigned w,
                            unsigned flags, const unsigned char base_id[20], unsigned depth)
 {
-	const unsigned char *src;
 	size_t pos;
 	int error;
 
@@ -348,9 +338,8 @@ int mvc_codec_encode_delta(mvc_codec *c, const unsigned char **out, size_t *outl
 		return mvc__err(MVC_EINVALID, "delta depth %u out of range", depth);
 	flags &= MVC_CHUNK_ROTATE;
 	w = check_width(w, len, &flags);
-	if ((error = prepare(c, &src, raw, base, len, w, flags)) < 0 ||
-	    (error = encode_planes(c, &pos, MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE, src,
-	         len, w)) < 0)
+	if ((error = encode_planes(c, &pos, MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE, raw,
+	         base, len, w, flags)) < 0)
 		return error;
 	put_header(c->out, MVC_ENC_DELTA, w, flags, len);
 	memcpy(c->out + MVC_CHUNK_HEADER_SIZE, base_id, 20);
@@ -397,7 +386,7 @@ int mvc_codec_delta_info(const void *encp, size_t enclen, unsigned char base_id[
 int mvc_codec_decode(mvc_codec *c, void *dstp, size_t expect, const void *encp, size_t enclen)
 {
 	const unsigned char *enc = encp;
-	unsigned char *dst = dstp, *target, *planes;
+	unsigned char *dst = dstp;
 	uint64_t raw;
 	unsigned w, flags;
 	size_t plane_len, pos;
@@ -437,58 +426,46 @@ int mvc_codec_decode(mvc_codec *c, void *dstp, size_t expect, const void *encp, 
 		return mvc__err(MVC_ECORRUPT, "chunk has a bad plane table");
 	plane_len = (size_t)raw / w;
 	/* decode into scratch when anything must happen after ungrouping */
-	target = dst;
-	if (e == MVC_ENC_DELTA || (flags & MVC_CHUNK_ROTATE)) {
-		if ((error = reserve(&c->work, &c->work_cap, (size_t)raw)) < 0)
-			return error;
-		target = c->work;
-	}
-	planes = target;
-	if (w > 1) {
-		if ((error = reserve(&c->planes, &c->planes_cap, (size_t)raw)) < 0)
-			return error;
-		planes = c->planes;
-	}
 	{
-		const unsigned char *table = enc + pos;
+		const unsigned char *table = enc + pos, *pp[MAX_PLANES];
+		bool direct = w == 1 && e != MVC_ENC_DELTA;
 
+		if (!direct && (error = reserve(&c->planes, &c->planes_cap, (size_t)raw)) < 0)
+			return error;
 		pos += 5 * (size_t)w;
 		for (unsigned k = 0; k < w; k++) {
 			const unsigned char *rec = table + 5 * k;
 			size_t stored = get_u32(rec + 1);
+			unsigned char *into = direct ? dst : c->planes + k * plane_len;
 
 			if (stored > enclen - pos)
 				return mvc__err(MVC_ECORRUPT, "chunk plane %u runs past the end", k);
 			if (rec[0] == PLANE_STORED) {
 				if (stored != plane_len)
 					return mvc__err(MVC_ECORRUPT, "stored plane %u has the wrong length", k);
-				memcpy(planes + k * plane_len, enc + pos, plane_len);
+				/* read stored planes where they lie */
+				pp[k] = enc + pos;
+				if (direct)
+					memcpy(dst, enc + pos, plane_len);
 			} else if (rec[0] == PLANE_ZSTD) {
-				size_t z = ZSTD_decompressDCtx(c->dctx, planes + k * plane_len, plane_len,
-				    enc + pos, stored);
+				size_t z = ZSTD_decompressDCtx(c->dctx, into, plane_len, enc + pos, stored);
 
 				if (ZSTD_isError(z) || z != plane_len)
 					return mvc__err(MVC_ECORRUPT, "chunk plane %u does not decompress%s%s",
 					    k, ZSTD_isError(z) ? ": " : "",
 					    ZSTD_isError(z) ? ZSTD_getErrorName(z) : "");
+				pp[k] = into;
 			} else {
 				return mvc__err(MVC_EUNSUPPORTED, "chunk plane method %u is not known",
 				    rec[0]);
 			}
 			pos += stored;
 		}
-	}
-	if (pos != enclen)
-		return mvc__err(MVC_ECORRUPT, "chunk has %zu trailing bytes", enclen - pos);
-	if (w > 1)
-		ungroup(target, planes, (size_t)raw, w);
-	if (flags & MVC_CHUNK_ROTATE)
-		rotate(target, (size_t)raw, w, -1);
-	if (e == MVC_ENC_DELTA) {
-		for (size_t i = 0; i < raw; i++)
-			dst[i] ^= target[i];
-	} else if (target != dst) {
-		memcpy(dst, target, (size_t)raw);
+		if (pos != enclen)
+			return mvc__err(MVC_ECORRUPT, "chunk has %zu trailing bytes", enclen - pos);
+		if (!direct)
+			ungroup_fused(dst, pp, (size_t)raw, w, (flags & MVC_CHUNK_ROTATE) != 0,
+			    e == MVC_ENC_DELTA);
 	}
 	return 0;
 }

@@ -56,6 +56,11 @@ char *mvc__strndup(const char *s, size_t n);
 int mvc_read_at(int fd, void *buf, size_t len, uint64_t off, const char *what);
 int mvc_write_all(int fd, const void *buf, size_t len, const char *what);
 
+/* Ask the kernel to start writing [*flushed, written) of `fd` to disk
+ * once MVC_WRITEBACK_STEP bytes are pending (Linux; elsewhere a no-op). */
+#define MVC_WRITEBACK_STEP ((uint64_t)8 << 20)
+void mvc__writeback(int fd, uint64_t *flushed, uint64_t written);
+
 /* Digests (libsodium's BLAKE2b). */
 void mvc_blake2b(unsigned char out[MVC_DIGEST_SIZE], const void *data, size_t len);
 int mvc_hex_to_digest(unsigned char out[MVC_DIGEST_SIZE], const char *hex);

@@ -196,6 +196,27 @@ done:
 	return error;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_duplicate_names(const mvc_manifest *m)
+{
+	char **names = malloc((m->ntensors + 1) * sizeof(char *));
+	bool dup = false;
+
+	if (!names)
+		return false;
+	for (size_t i = 0; i < m->ntensors; i++)
+		names[i] = m->tensors[i].t.name;
+	qsort(names, m->ntensors, sizeof(char *), cmp_name);
+	for (size_t i = 1; i < m->ntensors && !dup; i++)
+		dup = !strcmp(names[i], names[i - 1]);
+	free(names);
+	return dup;
+}
+
 int mvc_manifest_parse(mvc_manifest **out, const char *data, size_t len)
 {
 	mvc_manifest *m = NULL;
@@ -264,6 +285,8 @@ int mvc_manifest_parse(mvc_manifest **out, const char *data, size_t len)
 	}
 	if (covered + m->header_size != m->file_size)
 		BAD("sizes do not add up");
+	if (has_duplicate_names(m))
+		BAD("two tensors have the same name");
 	file_digest(d, m);
 	if (memcmp(d, m->digest, MVC_DIGEST_SIZE) != 0)
 		BAD("file digest does not match its tensors");

@@ -117,6 +117,7 @@ typedef struct idx_ent {
 } idx_ent;
 
 struct mvc_pack {
+	uint64_t flushed;       /* bytes handed to writeback so far */
 	char *dir;
 	char *tmp_pack, *tmp_idx;
 	int fd;
@@ -192,6 +193,7 @@ int mvc__pack_append(mvc_pack *p, const mvc_pack_entry *e)
 	p->ents[p->written].crc = e->crc;
 	p->written++;
 	p->offset += e->len;
+	mvc__writeback(p->fd, &p->flushed, p->offset);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "internal.h"
@@ -212,4 +213,17 @@ const char *mvc_quote(char *buf, size_t bufsz, const char *s)
 void mvc__index_name(char out[24], uint64_t i)
 {
 	snprintf(out, 24, "%06llu", (unsigned long long)i);
+}
+
+void mvc__writeback(int fd, uint64_t *flushed, uint64_t written)
+{
+	/* Start writing back what is written so far, without waiting: the
+	 * fsync at the end then has little left to do, and the disk works
+	 * while the cores encode. */
+	if (written - *flushed < MVC_WRITEBACK_STEP)
+		return;
+#ifdef SYNC_FILE_RANGE_WRITE
+	sync_file_range(fd, (off_t)*flushed, (off_t)(written - *flushed), SYNC_FILE_RANGE_WRITE);
+#endif
+	*flushed = written;
 }
