@@ -53,6 +53,8 @@ struct cmd_usage {
  * message and the usage, and exits 129.
  */
 void opt_parse(const struct cmd_usage *u, int *argc, char **argv);
+/* Index in the positional arguments where "--" stood, or -1. */
+extern int opt_dashdash;
 void opt_usage(FILE *f, const struct cmd_usage *u);
 int usage_error(const struct cmd_usage *u, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -8,7 +8,8 @@ static const char *message, *message_file;
 static struct opt_list meta;
 static int allow_empty, rehash, quiet, json;
 static const char *const syn[] = {
-	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [<file>...]", NULL };
+	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--quiet | --json] [<file>...]",
+	NULL };
 static const struct opt opts[] = {
 	{ "message", 'm', OPT_STRING, &message, "<msg>", "the version's message" },
 	{ "file", 'F', OPT_STRING, &message_file, "<file>", "read the message from a file ('-': stdin)", "file" },

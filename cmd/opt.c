@@ -71,15 +71,19 @@ static void set(const struct cmd_usage *u, const struct opt *o, const char *val,
 	}
 }
 
+int opt_dashdash = -1;
+
 void opt_parse(const struct cmd_usage *u, int *argc, char **argv)
 {
 	int n = 0, i;
 
+	opt_dashdash = -1;
 	for (i = 1; i < *argc; i++) {
 		char *a = argv[i];
 		const struct opt *o = NULL;
 
 		if (!strcmp(a, "--")) {
+			opt_dashdash = n;
 			i++;
 			break;
 		}
@@ -154,6 +158,7 @@ int fail(int code)
 	switch (code) {
 	case MVC_ECONFLICT:
 	case MVC_EUNCHANGED:
+	case MVC_EDIRTY:
 		return EXIT_NO;
 	default:
 		return EXIT_ERR;

@@ -83,10 +83,16 @@ int cmd_show(int argc, char **argv)
 		return rc;
 	rc = EXIT_ERR;
 	if (argc > 0) {
-		rev = argv[0];
-		if (!(only = calloc((size_t)argc, sizeof(char *))))
+		/* "mvc show -- FILE": no revision before the "--" */
+		int first = opt_dashdash == 0 ? 0 : 1;
+
+		if (first)
+			rev = argv[0];
+		if (opt_dashdash > 1)
+			return usage_error(&usage_show, "one revision at most before '--'");
+		if (!(only = calloc((size_t)argc + 1, sizeof(char *))))
 			goto done;
-		for (int i = 1; i < argc; i++) {
+		for (int i = first; i < argc; i++) {
 			if ((error = mvc_repo_relpath(&only[nonly], repo, argv[i])) < 0) {
 				rc = fail(error);
 				goto done;

@@ -3,7 +3,7 @@
 #include "cli.h"
 
 static int json, rehash, exit_code, quiet;
-static const char *const syn[] = { "[--json] [--rehash] [--exit-code]", NULL };
+static const char *const syn[] = { "[--json] [--rehash] [--exit-code [--quiet]]", NULL };
 static const struct opt opts[] = {
 	{ "json", 0, OPT_FLAG, &json, NULL, "print JSON (schema in mvc-status(1))" },
 	{ "rehash", 0, OPT_FLAG, &rehash, NULL, "hash every file even if its size and mtime match" },

@@ -60,6 +60,7 @@ check "show --json: tensor count" test "$("$JGET" files.0.tensor_count "$T/show.
 check "show --json: meta" test "$("$JGET" meta.run-id "$T/show.json")" = r1
 check "show --json: file size" test "$("$JGET" files.0.size "$T/show.json")" = "$(wc -c <v1.st)"
 expect 2 "not tracked" "show of an untracked path" "$MVC" show HEAD nosuch.safetensors
+check "show -- FILE takes HEAD" sh -c "'$MVC' show -- model.safetensors | grep -q 'day 2'"
 
 # checkout
 head=$(git --git-dir=.mvc rev-parse HEAD)
@@ -76,7 +77,7 @@ sz=$(wc -c <model.safetensors)
 printf 'x' | dd of=model.safetensors bs=1 seek=$((sz - 10)) conv=notrunc 2>/dev/null
 cp model.safetensors "$T/edited"
 before=$(snapshot .mvc)
-expect 2 "uncommitted" "checkout refuses to overwrite uncommitted changes" "$MVC" checkout HEAD~2
+expect 1 "uncommitted" "checkout refuses to overwrite uncommitted changes" "$MVC" checkout HEAD~2
 check "the edited file is untouched" same_file model.safetensors "$T/edited"
 check "the store is unchanged" test "$(snapshot .mvc)" = "$before"
 expect 0 "" "checkout --force overwrites" "$MVC" checkout --force HEAD~2

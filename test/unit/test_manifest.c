@@ -466,6 +466,7 @@ static void e_bad_chunk_hex(json_t *r)
 	json_array_set_new(json_object_get(tensor(r, 2), "chunks"), 0, json_string("zz"));
 }
 static void e_no_tensor_digest(json_t *r) { json_object_del(tensor(r, 1), "digest"); }
+static void e_dup_name(json_t *r) { json_object_set_new(tensor(r, 2), "name", json_string("a")); }
 
 static void test_tampered_digests(void **state)
 {
@@ -493,6 +494,7 @@ static void test_layout(void **state)
 	expect_refused(e_past_end, MVC_ECORRUPT, "tensor 2 lies outside the file");
 	expect_refused(e_offset_overflow, MVC_ECORRUPT, "tensor 2 lies outside the file");
 	expect_refused(e_order, MVC_ECORRUPT, "overlaps");
+	expect_refused(e_dup_name, MVC_ECORRUPT, "two tensors have the same name");
 }
 
 static void test_chunk_counts(void **state)
