@@ -19,7 +19,6 @@
  */
 #include <ctype.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,23 +168,6 @@ static int build_message(mvc_buf *msg, const mvc_commit_options *o)
 			return error;
 	}
 	return 0;
-}
-
-static int signature(git_signature **out, git_repository *git)
-{
-	const char *name = getenv("GIT_AUTHOR_NAME"), *email = getenv("GIT_AUTHOR_EMAIL");
-	char host[256] = "localhost", fallback[512];
-	struct passwd *pw;
-
-	if (name && email && *name && *email)
-		return git_signature_now(out, name, email);
-	if (git_signature_default(out, git) == 0)
-		return 0;
-	/* cron jobs rarely have user.name: fall back as git does */
-	pw = getpwuid(getuid());
-	gethostname(host, sizeof(host) - 1);
-	snprintf(fallback, sizeof(fallback), "%s@%s", pw ? pw->pw_name : "mvc", host);
-	return git_signature_now(out, pw ? pw->pw_name : "mvc", fallback);
 }
 
 static int seen_insert(seen_map *m, const unsigned char *d, size_t jobi);
@@ -834,7 +816,7 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		error = mvc__err(MVC_EUNCHANGED, "nothing to commit: the files equal the current version");
 		goto remember; /* the files were hashed: remember that they are clean */
 	}
-	if (git_tree_lookup(&newroot, git, &treeid) < 0 || signature(&sig, git) < 0) {
+	if (git_tree_lookup(&newroot, git, &treeid) < 0 || mvc__signature(&sig, git) < 0) {
 		error = mvc__err_git(MVC_ERROR, "cannot prepare the version");
 		goto done;
 	}

@@ -95,4 +95,11 @@ int mvc__tree_manifest(mvc_manifest **out, git_repository *git, const git_tree *
 /* Resolve a revision to a commit. */
 int mvc__resolve(git_commit **out, git_repository *git, const char *rev);
 
+/*
+ * The author and committer of new objects: GIT_AUTHOR_NAME and
+ * GIT_AUTHOR_EMAIL when both are set, else user.name and user.email from
+ * git config, else the login name and login@hostname.  A libgit2 code.
+ */
+int mvc__signature(git_signature **out, git_repository *git);
+
 #endif
