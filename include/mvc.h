@@ -13,5 +13,6 @@
 #include "mvc/commit.h"
 #include "mvc/checkout.h"
 #include "mvc/status.h"
+#include "mvc/diff.h"
 
 #endif

@@ -1,0 +1,1416 @@
+/*
+ * mvc diff: tensors of two sides compared by digest first, by value only
+ * where the digests differ.
+ *
+ * A side is a stored file (a version's manifest and chunk blobs) or a file
+ * on disk (hashed into a manifest whose chunk plan follows the other
+ * side's, so that chunk i covers the same bytes on both).  Equal tensor
+ * digests settle a tensor without reading it.  A changed tensor is cut
+ * into work items of one chunk of the new side; items run on all cores
+ * and their partial sums are merged in item order on the calling thread,
+ * so the numbers do not depend on the thread count.  An item whose chunk
+ * digests are equal on both sides is not compared: for a float tensor it
+ * is read once, from one side, for the norms; otherwise it is not read.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "scan.h"
+#include "pool.h"
+
+/* Chunk plan for files compared outside a repository, and the work item
+ * size when a stored chunk size is not a whole number of elements. */
+#define DEFAULT_CHUNK ((uint64_t)1 << 20)
+/* Elements converted to float at a time for F16 and BF16. */
+#define BLOCK 1024
+
+const char *mvc_diff_status_name(mvc_diff_status s)
+{
+	switch (s) {
+	case MVC_DIFF_UNCHANGED: return "unchanged";
+	case MVC_DIFF_CHANGED: return "changed";
+	case MVC_DIFF_ADDED: return "added";
+	case MVC_DIFF_REMOVED: return "removed";
+	case MVC_DIFF_RENAMED: return "renamed";
+	case MVC_DIFF_SHAPE_CHANGED: return "shape-changed";
+	case MVC_DIFF_DTYPE_CHANGED: return "dtype-changed";
+	}
+	return "?";
+}
+
+const char *mvc_diff_compare_name(mvc_diff_compare c)
+{
+	switch (c) {
+	case MVC_DIFF_COMPARE_NONE: return "none";
+	case MVC_DIFF_COMPARE_FLOAT: return "float";
+	case MVC_DIFF_COMPARE_EXACT: return "exact";
+	case MVC_DIFF_COMPARE_BYTES: return "bytes";
+	}
+	return "?";
+}
+
+/* ---- numbers ---- */
+
+float mvc_f16_to_float(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+	float f;
+
+	if (exp == 0x1f) {
+		u = sign | 0x7f800000 | man << 13;       /* infinity, NaN (payload kept) */
+	} else if (exp == 0) {
+		f = ldexpf((float)man, -24);             /* zero, subnormal: exact */
+		return sign ? -f : f;
+	} else {
+		u = sign | (exp + 112) << 23 | man << 13;  /* rebias 15 -> 127 */
+	}
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+float mvc_bf16_to_float(uint16_t b)
+{
+	uint32_t u = (uint32_t)b << 16;
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static float f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void f16_init(void)
+{
+	for (uint32_t i = 0; i < 65536; i++)
+		f16_table[i] = mvc_f16_to_float((uint16_t)i);
+}
+
+/* Statistics of a piece of a tensor; pieces merge in order. */
+typedef struct acc {
+	uint64_t elements, differ, bytes, nan, inf, nonfinite, decoded;
+	long double sd, so, sn, dot;   /* sums of squares of diff, old, new; old . new */
+	double max;
+} acc;
+
+static void acc_merge(acc *into, const acc *a)
+{
+	into->elements += a->elements;
+	into->differ += a->differ;
+	into->bytes += a->bytes;
+	into->nan += a->nan;
+	into->inf += a->inf;
+	into->nonfinite += a->nonfinite;
+	into->decoded += a->decoded;
+	into->sd += a->sd;
+	into->so += a->so;
+	into->sn += a->sn;
+	into->dot += a->dot;
+	if (a->max > into->max)
+		into->max = a->max;
+}
+
+static void count_bytes(acc *r, const unsigned char *a, const unsigned char *b, size_t len)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, hi = 0x8080808080808080ull;
+	uint64_t n = 0;
+	size_t i = 0;
+
+	/* eight bytes at a time: the top bit of each byte of m says "differs" */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, y, m;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		x ^= y;
+		m = (((x & lo7) + lo7) | x) & hi;
+		n += (m >> 7) * 0x0101010101010101ull >> 56;
+	}
+	for (; i < len; i++)
+		n += a[i] != b[i];
+	r->bytes += n;
+}
+
+#define EXP32 0x7f800000u
+#define EXP64 0x7ff0000000000000ull
+
+/*
+ * Float elements.  Pairs finite on both sides feed the sums; the others
+ * are counted.  Bitwise equality decides "differ", so +0 and -0 differ
+ * and a NaN equals only the same NaN.  Element i always goes to partial
+ * sum i % 4 and the partial sums are added in a fixed order (the compiler
+ * may not reassociate them): the result depends only on the data.
+ */
+typedef struct lanes {
+	double sd[4], so[4], sn[4], dot[4], mx;
+	uint64_t nan, inf, nonfin;
+} lanes;
+
+static inline void f32_one(lanes *l, unsigned k, float x, float y)
+{
+	uint32_t ux, uy;
+
+	memcpy(&ux, &x, 4);
+	memcpy(&uy, &y, 4);
+	if ((ux & EXP32) != EXP32 && (uy & EXP32) != EXP32) {
+		double dx = x, dy = y, d = dy - dx;
+
+		l->sd[k] += d * d;
+		l->so[k] += dx * dx;
+		l->sn[k] += dy * dy;
+		l->dot[k] += dx * dy;
+		d = fabs(d);
+		l->mx = d > l->mx ? d : l->mx;
+		return;
+	}
+	if ((uy & EXP32) == EXP32) {
+		if (uy & 0x7fffff)
+			l->nan++;
+		else
+			l->inf++;
+	}
+	if (ux != uy && !(isnan(x) && isnan(y)))
+		l->nonfin++;
+}
+
+static void k_f32(acc *r, const float *a, const float *b, size_t n)
+{
+	lanes l;
+	uint64_t differ = 0;
+	size_t i = 0;
+	/* the lanes of the all-finite path live in registers */
+	double sd0 = 0, sd1 = 0, sd2 = 0, sd3 = 0, so0 = 0, so1 = 0, so2 = 0, so3 = 0;
+	double sn0 = 0, sn1 = 0, sn2 = 0, sn3 = 0, dt0 = 0, dt1 = 0, dt2 = 0, dt3 = 0;
+	double m0 = r->max, m1 = 0, m2 = 0, m3 = 0;
+
+	memset(&l, 0, sizeof(l));
+#define LANE(k, SD, SO, SN, DT, M) do {                                         \
+		double x_ = a[i + k], y_ = b[i + k], d_ = y_ - x_;             \
+		SD += d_ * d_;                                                  \
+		SO += x_ * x_;                                                  \
+		SN += y_ * y_;                                                  \
+		DT += x_ * y_;                                                  \
+		d_ = fabs(d_);                                                  \
+		M = d_ > M ? d_ : M;                                            \
+	} while (0)
+	for (; i + 4 <= n; i += 4) {
+		uint32_t ua[4], ub[4], bad = 0;
+
+		memcpy(ua, a + i, 16);
+		memcpy(ub, b + i, 16);
+		for (unsigned k = 0; k < 4; k++) {
+			differ += ua[k] != ub[k];
+			bad |= ((ua[k] & EXP32) == EXP32) | ((ub[k] & EXP32) == EXP32);
+		}
+		if (bad) {
+			for (unsigned k = 0; k < 4; k++)
+				f32_one(&l, k, a[i + k], b[i + k]);
+			continue;
+		}
+		LANE(0, sd0, so0, sn0, dt0, m0);
+		LANE(1, sd1, so1, sn1, dt1, m1);
+		LANE(2, sd2, so2, sn2, dt2, m2);
+		LANE(3, sd3, so3, sn3, dt3, m3);
+	}
+#undef LANE
+	for (; i < n; i++) {
+		uint32_t ua, ub;
+
+		memcpy(&ua, a + i, 4);
+		memcpy(&ub, b + i, 4);
+		differ += ua != ub;
+		f32_one(&l, (unsigned)(i & 3), a[i], b[i]);
+	}
+	l.sd[0] += sd0; l.sd[1] += sd1; l.sd[2] += sd2; l.sd[3] += sd3;
+	l.so[0] += so0; l.so[1] += so1; l.so[2] += so2; l.so[3] += so3;
+	l.sn[0] += sn0; l.sn[1] += sn1; l.sn[2] += sn2; l.sn[3] += sn3;
+	l.dot[0] += dt0; l.dot[1] += dt1; l.dot[2] += dt2; l.dot[3] += dt3;
+	m0 = m0 > m1 ? m0 : m1;
+	m2 = m2 > m3 ? m2 : m3;
+	m0 = m0 > m2 ? m0 : m2;
+	r->elements += n;
+	r->differ += differ;
+	r->nan += l.nan;
+	r->inf += l.inf;
+	r->nonfinite += l.nonfin;
+	r->sd += ((long double)l.sd[0] + l.sd[1]) + ((long double)l.sd[2] + l.sd[3]);
+	r->so += ((long double)l.so[0] + l.so[1]) + ((long double)l.so[2] + l.so[3]);
+	r->sn += ((long double)l.sn[0] + l.sn[1]) + ((long double)l.sn[2] + l.sn[3]);
+	r->dot += ((long double)l.dot[0] + l.dot[1]) + ((long double)l.dot[2] + l.dot[3]);
+	r->max = m0 > l.mx ? m0 : l.mx;
+}
+
+static void k_f64(acc *r, const unsigned char *a, const unsigned char *b, size_t n)
+{
+	long double sd = 0, so = 0, sn = 0, dot = 0;
+	double mx = r->max;
+	uint64_t differ = 0, nan = 0, inf = 0, nonfin = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ua, ub;
+		double x, y;
+
+		memcpy(&ua, a + 8 * i, 8);
+		memcpy(&ub, b + 8 * i, 8);
+		memcpy(&x, &ua, 8);
+		memcpy(&y, &ub, 8);
+		differ += ua != ub;
+		if ((ua & EXP64) != EXP64 && (ub & EXP64) != EXP64) {
+			long double d = (long double)y - x;
+
+			sd += d * d;
+			so += (long double)x * x;
+			sn += (long double)y * y;
+			dot += (long double)x * y;
+			d = fabsl(d);
+			mx = (double)d > mx ? (double)d : mx;
+		} else {
+			if ((ub & EXP64) == EXP64) {
+				if (ub & 0xfffffffffffffull)
+					nan++;
+				else
+					inf++;
+			}
+			if (ua != ub && !(isnan(x) && isnan(y)))
+				nonfin++;
+		}
+	}
+	r->elements += n;
+	r->differ += differ;
+	r->nan += nan;
+	r->inf += inf;
+	r->nonfinite += nonfin;
+	r->sd += sd;
+	r->so += so;
+	r->sn += sn;
+	r->dot += dot;
+	r->max = mx;
+}
+
+/* F16 and BF16 widen to float exactly and one-to-one, so bitwise
+ * equality survives the conversion. */
+static void k_half(acc *r, const unsigned char *a, const unsigned char *b, size_t n, int bf16)
+{
+	float fa[BLOCK], fb[BLOCK];
+
+	for (size_t i = 0; i < n; i += BLOCK) {
+		size_t m = n - i < BLOCK ? n - i : BLOCK;
+
+		for (size_t k = 0; k < m; k++) {
+			uint16_t ha, hb;
+
+			memcpy(&ha, a + 2 * (i + k), 2);
+			memcpy(&hb, b + 2 * (i + k), 2);
+			fa[k] = bf16 ? mvc_bf16_to_float(ha) : f16_table[ha];
+			fb[k] = bf16 ? mvc_bf16_to_float(hb) : f16_table[hb];
+		}
+		k_f32(r, fa, fb, m);
+	}
+}
+
+static void k_exact(acc *r, const unsigned char *a, const unsigned char *b, size_t len, unsigned w)
+{
+	uint64_t n = 0;
+
+	switch (w) {
+	case 2:
+		for (size_t i = 0; i + 2 <= len; i += 2)
+			n += memcmp(a + i, b + i, 2) != 0;
+		break;
+	case 4:
+		for (size_t i = 0; i + 4 <= len; i += 4) {
+			uint32_t x, y;
+			memcpy(&x, a + i, 4);
+			memcpy(&y, b + i, 4);
+			n += x != y;
+		}
+		break;
+	case 8:
+		for (size_t i = 0; i + 8 <= len; i += 8) {
+			uint64_t x, y;
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			n += x != y;
+		}
+		break;
+	default:
+		for (size_t i = 0; i < len; i++)
+			n += a[i] != b[i];
+		w = 1;
+	}
+	r->elements += len / w;
+	r->differ += n;
+}
+
+static mvc_diff_compare compare_kind(mvc_dtype dt)
+{
+	switch (dt) {
+	case MVC_DTYPE_F64: case MVC_DTYPE_F32: case MVC_DTYPE_F16: case MVC_DTYPE_BF16:
+		return MVC_DIFF_COMPARE_FLOAT;
+	case MVC_DTYPE_BOOL: case MVC_DTYPE_U8: case MVC_DTYPE_I8: case MVC_DTYPE_I16:
+	case MVC_DTYPE_U16: case MVC_DTYPE_I32: case MVC_DTYPE_U32: case MVC_DTYPE_I64:
+	case MVC_DTYPE_U64:
+		return MVC_DIFF_COMPARE_EXACT;
+	default:
+		return MVC_DIFF_COMPARE_BYTES;
+	}
+}
+
+/* Compare `len` bytes of one tensor (whole elements). */
+static void compare(acc *r, mvc_diff_compare kind, mvc_dtype dt, const unsigned char *a,
+                    const unsigned char *b, size_t len)
+{
+	if (a != b)
+		count_bytes(r, a, b, len);
+	switch (kind) {
+	case MVC_DIFF_COMPARE_FLOAT:
+		if (dt == MVC_DTYPE_F32) {
+			/* buffers come from malloc and items are whole elements */
+			k_f32(r, (const float *)(const void *)a, (const float *)(const void *)b, len / 4);
+		} else if (dt == MVC_DTYPE_F64) {
+			k_f64(r, a, b, len / 8);
+		} else {
+			k_half(r, a, b, len / 2, dt == MVC_DTYPE_BF16);
+		}
+		break;
+	case MVC_DIFF_COMPARE_EXACT:
+		k_exact(r, a, b, len, mvc_dtype_bits(dt) / 8);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- sides ---- */
+
+typedef struct side {
+	mvc_manifest *m;
+	int fd;                  /* a file on disk, else -1 (stored) */
+	char *what;              /* for messages: "rev:path" or the path */
+	git_repository *git;
+	git_odb *odb;
+	git_tree *ftree;         /* stored: the file's tree, and its "t" tree */
+	git_tree *ttree;
+} side;
+
+static void side_clear(side *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->what);
+	git_tree_free(s->ttree);
+	git_tree_free(s->ftree);
+	mvc_manifest_free(s->m);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+/* The stored file `path` of a version; 1 (and nothing set) if the version
+ * does not track it. */
+static int side_stored(side *s, git_repository *git, git_odb *odb, const git_tree *root,
+                       const char *rev, const char *path)
+{
+	mvc_buf what = MVC_BUF_INIT;
+	const git_tree_entry *e;
+	int error;
+
+	s->fd = -1;
+	if ((error = mvc__file_tree(&s->ftree, git, root, path)) == MVC_ENOTFOUND) {
+		mvc_error_clear();
+		return 1;
+	}
+	if (error < 0 || (error = mvc__tree_manifest(&s->m, git, s->ftree, path)) < 0 ||
+	    (error = mvc_buf_printf(&what, "%s:%s", rev, path)) < 0)
+		goto fail;
+	s->what = mvc_buf_detach(&what);
+	s->git = git;
+	s->odb = odb;
+	if ((e = git_tree_entry_byname(s->ftree, "t")) &&
+	    git_tree_lookup(&s->ttree, git, git_tree_entry_id(e)) < 0) {
+		error = mvc__err_git(MVC_ECORRUPT, "'%s': cannot read the tensor table", path);
+		goto fail;
+	}
+	return 0;
+fail:
+	mvc_buf_free(&what);
+	side_clear(s);
+	return error;
+}
+
+/* A model file on disk, chunked as `ref` where tensors match.  With
+ * `keep_open`, its descriptor stays open for reading values. */
+static int side_file(side *s, const char *fspath, const char *what, const mvc_manifest *ref,
+                     uint64_t chunk_size, int keep_open)
+{
+	struct stat st;
+	int error;
+
+	s->fd = -1;
+	if (!(s->what = mvc__strdup(what)))
+		return MVC_ENOMEM;
+	if ((error = mvc__scan_file(&s->m, fspath, what, ref, chunk_size)) < 0)
+		goto fail;
+	if (keep_open) {
+		if ((s->fd = open(fspath, O_RDONLY | O_CLOEXEC)) < 0) {
+			error = mvc__err_sys("cannot open '%s'", what);
+			goto fail;
+		}
+		if (fstat(s->fd, &st) < 0 || (uint64_t)st.st_size != s->m->file_size) {
+			error = mvc__err(MVC_EIO, "'%s' changed while being compared", what);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	side_clear(s);
+	return error;
+}
+
+/* The chunk blobs of tensor i of a stored side. */
+static int chunk_oids(git_oid **out, const side *s, size_t i)
+{
+	const mvc_manifest_tensor *mt = &s->m->tensors[i];
+	const git_tree_entry *e;
+	git_tree *tt = NULL;
+	git_oid *oids;
+	char name[24], q[MVC_QUOTE_MAX];
+	int error = 0;
+
+	*out = NULL;
+	if (!(oids = mvc__calloc((size_t)mt->nchunks + 1, sizeof(*oids))))
+		return MVC_ENOMEM;
+	mvc__index_name(name, i);
+	mvc_quote(q, sizeof(q), mt->t.name);
+	if (!s->ttree || !(e = git_tree_entry_byname(s->ttree, name)) ||
+	    git_tree_lookup(&tt, s->git, git_tree_entry_id(e)) < 0) {
+		error = mvc__err(MVC_ECORRUPT, "'%s': tensor '%s': its chunk table is missing",
+		    s->what, q);
+		goto done;
+	}
+	for (uint64_t c = 0; c < mt->nchunks; c++) {
+		mvc__index_name(name, c);
+		if (!(e = git_tree_entry_byname(tt, name)) || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+			error = mvc__err(MVC_ECORRUPT, "'%s': tensor '%s': chunk %llu is missing", s->what,
+			    q, (unsigned long long)c);
+			goto done;
+		}
+		oids[c] = *git_tree_entry_id(e);
+	}
+	*out = oids;
+	oids = NULL;
+done:
+	git_tree_free(tt);
+	free(oids);
+	return error;
+}
+
+/* ---- matching tensors by name ---- */
+
+static int cmp_mt(const void *x, const void *y)
+{
+	const mvc_manifest_tensor *a = *(const mvc_manifest_tensor *const *)x;
+	const mvc_manifest_tensor *b = *(const mvc_manifest_tensor *const *)y;
+
+	return strcmp(a->t.name, b->t.name);
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	return strcmp(((const mvc_diff_tensor *)x)->name, ((const mvc_diff_tensor *)y)->name);
+}
+
+static const mvc_manifest_tensor **by_name(const mvc_manifest *m)
+{
+	size_t n = m ? m->ntensors : 0;
+	const mvc_manifest_tensor **v = mvc__calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &m->tensors[i];
+	qsort(v, n, sizeof(*v), cmp_mt);
+	return v;
+}
+
+static bool same_shape(const mvc_tensor *a, const mvc_tensor *b)
+{
+	if (a->ndim != b->ndim)
+		return false;
+	for (unsigned d = 0; d < a->ndim; d++)
+		if (a->shape[d] != b->shape[d])
+			return false;
+	return true;
+}
+
+static uint64_t chunk_len(const mvc_manifest_tensor *mt, uint64_t c)
+{
+	uint64_t off = c * mt->chunk_size;
+
+	return mt->t.size - off < mt->chunk_size ? mt->t.size - off : mt->chunk_size;
+}
+
+static bool aligned(const mvc_manifest_tensor *a, const mvc_manifest_tensor *b)
+{
+	return a->t.size == b->t.size && a->chunk_size == b->chunk_size && a->nchunks == b->nchunks;
+}
+
+/* What the manifests alone say about a tensor. */
+static void from_manifests(mvc_diff_tensor *e, const mvc_manifest_tensor *a,
+                           const mvc_manifest_tensor *b)
+{
+	const mvc_manifest_tensor *t = b ? b : a;
+
+	e->chunks = t->nchunks;
+	if (e->status == MVC_DIFF_UNCHANGED || e->status == MVC_DIFF_RENAMED)
+		return;
+	if (e->status == MVC_DIFF_CHANGED && aligned(a, b)) {
+		for (uint64_t c = 0; c < b->nchunks; c++)
+			if (memcmp(a->chunk_digests + c * MVC_DIGEST_SIZE,
+			        b->chunk_digests + c * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE)) {
+				e->chunks_changed++;
+				e->chunk_bytes_changed += chunk_len(b, c);
+			}
+		return;
+	}
+	e->chunks_changed = t->nchunks;
+	e->chunk_bytes_changed = t->t.size;
+	if (e->status != MVC_DIFF_CHANGED)
+		e->bytes_changed = a && b && a->t.size > b->t.size ? a->t.size : t->t.size;
+}
+
+/* The tensor table of one file pair, by name, with renames paired. */
+static int match(mvc_diff_file *f, const mvc_manifest *ma, const mvc_manifest *mb)
+{
+	const mvc_manifest_tensor **va = by_name(ma), **vb = by_name(mb);
+	const mvc_manifest_tensor **removed = NULL;
+	size_t na = ma ? ma->ntensors : 0, nb = mb ? mb->ntensors : 0, i = 0, j = 0, nrem = 0;
+	int error = 0;
+
+	if (!va || !vb || !(f->tensors = mvc__calloc(na + nb + 1, sizeof(*f->tensors))) ||
+	    !(removed = mvc__calloc(na + 1, sizeof(*removed)))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : strcmp(va[i]->t.name, vb[j]->t.name);
+		mvc_diff_tensor *e;
+
+		if (c < 0) {
+			removed[nrem++] = va[i++];
+			continue;
+		}
+		e = &f->tensors[f->count++];
+		if (c > 0) {
+			e->status = MVC_DIFF_ADDED;
+			e->new_tensor = &vb[j++]->t;
+			continue;
+		}
+		e->old_tensor = &va[i]->t;
+		e->new_tensor = &vb[j]->t;
+		if (va[i]->t.dtype != vb[j]->t.dtype)
+			e->status = MVC_DIFF_DTYPE_CHANGED;
+		else if (!same_shape(&va[i]->t, &vb[j]->t))
+			e->status = MVC_DIFF_SHAPE_CHANGED;
+		else if (va[i]->t.size == vb[j]->t.size &&
+		         !memcmp(va[i]->digest, vb[j]->digest, MVC_DIGEST_SIZE))
+			e->status = MVC_DIFF_UNCHANGED;
+		else
+			e->status = MVC_DIFF_CHANGED;
+		i++;
+		j++;
+	}
+	/* an added tensor whose contents a removed one had was renamed */
+	for (size_t k = 0; k < f->count; k++) {
+		mvc_diff_tensor *e = &f->tensors[k];
+		const mvc_manifest_tensor *t = (const mvc_manifest_tensor *)(const void *)e->new_tensor;
+
+		if (e->status != MVC_DIFF_ADDED)
+			continue;
+		for (size_t r = 0; r < nrem; r++) {
+			if (removed[r] && removed[r]->t.dtype == t->t.dtype &&
+			    same_shape(&removed[r]->t, &t->t) && removed[r]->t.size == t->t.size &&
+			    !memcmp(removed[r]->digest, t->digest, MVC_DIGEST_SIZE)) {
+				e->status = MVC_DIFF_RENAMED;
+				e->old_tensor = &removed[r]->t;
+				e->old_name = removed[r]->t.name;
+				removed[r] = NULL;
+				break;
+			}
+		}
+	}
+	for (size_t r = 0; r < nrem; r++) {
+		if (removed[r]) {
+			mvc_diff_tensor *e = &f->tensors[f->count++];
+
+			e->status = MVC_DIFF_REMOVED;
+			e->old_tensor = &removed[r]->t;
+		}
+	}
+	for (size_t k = 0; k < f->count; k++) {
+		mvc_diff_tensor *e = &f->tensors[k];
+
+		/* mvc_tensor is the first member of mvc_manifest_tensor */
+		from_manifests(e, (const mvc_manifest_tensor *)(const void *)e->old_tensor,
+		    (const mvc_manifest_tensor *)(const void *)e->new_tensor);
+		e->name = e->new_tensor ? e->new_tensor->name : e->old_tensor->name;
+	}
+	qsort(f->tensors, f->count, sizeof(*f->tensors), cmp_entry);
+done:
+	free(va);
+	free(vb);
+	free(removed);
+	return error;
+}
+
+/* ---- comparing values ---- */
+
+typedef struct tjob {
+	mvc_diff_tensor *e;
+	const mvc_manifest_tensor *ta, *tb;
+	mvc_diff_compare kind;
+	uint64_t unit;           /* bytes per work item */
+	uint64_t nunits;
+	int aligned;             /* same chunk plan: item i is chunk i on both sides */
+	git_oid *oa, *ob;        /* chunk blobs of stored sides */
+	size_t first;            /* its first work item */
+	acc total;
+} tjob;
+
+typedef struct tctx {
+	mvc_codec *codec;
+	unsigned char *a, *b, *scratch;
+} tctx;
+
+typedef struct slot {
+	size_t job;
+	acc acc;
+} slot;
+
+typedef struct run {
+	const side *a, *b;
+	tjob *jobs;
+	size_t njobs;
+	slot *slots;
+	size_t window;
+	tctx *threads;
+} run;
+
+static int chunk_error(const side *s, const mvc_manifest_tensor *mt, uint64_t c, int error)
+{
+	char why[512], q[MVC_QUOTE_MAX];
+
+	snprintf(why, sizeof(why), "%s", mvc_error_last());
+	return mvc__err(error, "'%s': tensor '%s': chunk %llu: %s", s->what,
+	    mvc_quote(q, sizeof(q), mt->t.name), (unsigned long long)c, why);
+}
+
+static int check_digest(const side *s, const mvc_manifest_tensor *mt, uint64_t c,
+                        const unsigned char *data, size_t len, const char *why)
+{
+	unsigned char d[MVC_DIGEST_SIZE];
+
+	mvc_blake2b(d, data, len);
+	if (memcmp(d, mt->chunk_digests + c * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE)) {
+		mvc__err(MVC_ECORRUPT, "fails its BLAKE2b digest (%s)", why);
+		return chunk_error(s, mt, c, MVC_ECORRUPT);
+	}
+	return 0;
+}
+
+/* Chunk c of a stored tensor, whole, into dst; checked against its digest
+ * when `verify` is set. */
+static int load_chunk(const side *s, tctx *t, const mvc_manifest_tensor *mt, const git_oid *oids,
+                      uint64_t c, unsigned char *dst, int verify, acc *r)
+{
+	size_t len = (size_t)chunk_len(mt, c);
+	int error;
+
+	if ((error = mvc__chunk_load(s->odb, t->codec, &oids[c], dst, len, NULL, NULL, NULL)) < 0)
+		return chunk_error(s, mt, c, error);
+	r->decoded++;
+	return verify ? check_digest(s, mt, c, dst, len, "corrupt object") : 0;
+}
+
+/*
+ * Chunk u of both stored sides into t->a and t->b.  When the new chunk is
+ * a delta whose direct base is the old chunk's blob (the usual case
+ * between a version and its parent), the old chunk is decoded once and the
+ * delta applied to a copy of it.  Then only the new chunk is hashed: XOR
+ * with a fixed delta is one-to-one, so the new chunk matches its digest
+ * only if the base decoded to the very bytes the delta was made against,
+ * and commit checked those against the old chunk's digest before using
+ * them.
+ */
+static int load_pair(const run *r, const tjob *j, tctx *t, uint64_t u, size_t len, acc *sum)
+{
+	git_odb_object *obj = NULL;
+	unsigned char base[20];
+	unsigned depth;
+	int error;
+
+	if (git_odb_read(&obj, r->b->odb, &j->ob[u]) < 0 ||
+	    git_odb_object_type(obj) != GIT_OBJECT_BLOB ||
+	    mvc_codec_delta_info(git_odb_object_data(obj), git_odb_object_size(obj), base,
+	        &depth) != 1 ||
+	    memcmp(base, j->oa[u].id, sizeof(base))) {
+		/* anything else (errors included) the general way */
+		git_odb_object_free(obj);
+		mvc_error_clear();
+		if ((error = load_chunk(r->a, t, j->ta, j->oa, u, t->a, 1, sum)) < 0)
+			return error;
+		return load_chunk(r->b, t, j->tb, j->ob, u, t->b, 1, sum);
+	}
+	if ((error = load_chunk(r->a, t, j->ta, j->oa, u, t->a, 0, sum)) < 0)
+		goto done;
+	memcpy(t->b, t->a, len);
+	if ((error = mvc_codec_decode(t->codec, t->b, len, git_odb_object_data(obj),
+	         git_odb_object_size(obj))) < 0) {
+		error = chunk_error(r->b, j->tb, u, error);
+		goto done;
+	}
+	sum->decoded++;
+	error = check_digest(r->b, j->tb, u, t->b, len, "corrupt object or delta base");
+done:
+	git_odb_object_free(obj);
+	return error;
+}
+
+/* Bytes [off, off + len) of a tensor of side s into dst. */
+static int side_read(const side *s, tctx *t, const mvc_manifest_tensor *mt, const git_oid *oids,
+                     uint64_t off, size_t len, unsigned char *dst, acc *r)
+{
+	int error;
+
+	if (s->fd >= 0)
+		return mvc_read_at(s->fd, dst, len, mt->t.offset + off, s->what);
+	while (len) {
+		uint64_t c = off / mt->chunk_size, coff = off % mt->chunk_size;
+		size_t clen = (size_t)chunk_len(mt, c);
+		size_t n = clen - coff < len ? (size_t)(clen - coff) : len;
+
+		if (coff == 0 && n == clen) {
+			error = load_chunk(s, t, mt, oids, c, dst, 1, r);
+		} else {
+			if ((error = load_chunk(s, t, mt, oids, c, t->scratch, 1, r)) == 0)
+				memcpy(dst, t->scratch + coff, n);
+		}
+		if (error < 0)
+			return error;
+		dst += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static size_t find_job(const run *r, size_t item)
+{
+	size_t lo = 0, hi = r->njobs;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->jobs[mid].first <= item)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int diff_work(void *p, size_t item, unsigned thread)
+{
+	run *r = p;
+	size_t ji = find_job(r, item);
+	const tjob *j = &r->jobs[ji];
+	tctx *t = &r->threads[thread];
+	slot *s = &r->slots[item % r->window];
+	uint64_t u = item - j->first, off = u * j->unit;
+	size_t len = (size_t)(j->ta->t.size - off < j->unit ? j->ta->t.size - off : j->unit);
+	int error;
+
+	memset(s, 0, sizeof(*s));
+	s->job = ji;
+	if (j->aligned && !memcmp(j->ta->chunk_digests + u * MVC_DIGEST_SIZE,
+	        j->tb->chunk_digests + u * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE)) {
+		/* equal: only the norms (and NaN counts) of a float tensor need it */
+		if (j->kind != MVC_DIFF_COMPARE_FLOAT)
+			return 0;
+		if (r->b->fd >= 0 || r->a->fd < 0)
+			error = side_read(r->b, t, j->tb, j->ob, off, len, t->b, &s->acc);
+		else
+			error = side_read(r->a, t, j->ta, j->oa, off, len, t->b, &s->acc);
+		if (error < 0)
+			return error;
+		compare(&s->acc, j->kind, j->tb->t.dtype, t->b, t->b, len);
+		return 0;
+	}
+	if (j->aligned && r->b->fd < 0 && r->a->fd < 0)
+		error = load_pair(r, j, t, u, len, &s->acc);
+	else if ((error = side_read(r->a, t, j->ta, j->oa, off, len, t->a, &s->acc)) == 0)
+		error = side_read(r->b, t, j->tb, j->ob, off, len, t->b, &s->acc);
+	if (error < 0)
+		return error;
+	compare(&s->acc, j->kind, j->tb->t.dtype, t->a, t->b, len);
+	return 0;
+}
+
+static int diff_done(void *p, size_t item)
+{
+	run *r = p;
+	const slot *s = &r->slots[item % r->window];
+
+	acc_merge(&r->jobs[s->job].total, &s->acc);
+	return 0;
+}
+
+static void finish_tensor(mvc_diff_tensor *e, const acc *a)
+{
+	e->bytes_changed = a->bytes;
+	if (e->compared == MVC_DIFF_COMPARE_BYTES)
+		return;
+	/* equal chunks of an integer tensor are skipped, not counted */
+	e->elements = mvc_tensor_nelem(e->new_tensor);
+	e->elements_changed = a->differ;
+	e->fraction_changed = e->elements ? (double)a->differ / (double)e->elements : 0;
+	if (e->compared != MVC_DIFF_COMPARE_FLOAT)
+		return;
+	e->l2_diff = (double)sqrtl(a->sd);
+	e->l2_old = (double)sqrtl(a->so);
+	e->l2_new = (double)sqrtl(a->sn);
+	e->relative_defined = a->so > 0;
+	e->relative = e->relative_defined ? (double)(sqrtl(a->sd) / sqrtl(a->so)) : 0;
+	e->cosine_defined = a->so > 0 && a->sn > 0;
+	if (e->cosine_defined) {
+		long double c = a->dot / (sqrtl(a->so) * sqrtl(a->sn));
+
+		e->cosine = (double)(c > 1 ? 1 : c < -1 ? -1 : c);
+	}
+	e->max_abs_diff = a->max;
+	e->nan_count = a->nan;
+	e->inf_count = a->inf;
+	e->nonfinite_changed = a->nonfinite;
+}
+
+/* Compare the values of the changed tensors of a file pair. */
+static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsigned nthreads,
+                          uint64_t *decoded)
+{
+	run r;
+	size_t nitems = 0;
+	uint64_t maxunit = 1, maxchunk = 1;
+	int error = 0, need_scratch = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.a = a;
+	r.b = b;
+	if (!(r.jobs = mvc__calloc(f->count + 1, sizeof(*r.jobs))))
+		return MVC_ENOMEM;
+	for (size_t k = 0; k < f->count; k++) {
+		mvc_diff_tensor *e = &f->tensors[k];
+		tjob *j = &r.jobs[r.njobs];
+		unsigned w;
+
+		if (e->status != MVC_DIFF_CHANGED)
+			continue;
+		j->e = e;
+		j->ta = (const mvc_manifest_tensor *)(const void *)e->old_tensor;
+		j->tb = (const mvc_manifest_tensor *)(const void *)e->new_tensor;
+		j->kind = e->compared = compare_kind(j->tb->t.dtype);
+		j->aligned = aligned(j->ta, j->tb);
+		j->unit = j->tb->chunk_size;
+		w = mvc_dtype_bits(j->tb->t.dtype) / 8;
+		if (!w)
+			w = 1;
+		if (j->unit == 0 || j->unit % w) {
+			/* a plan that splits elements: whole elements, no skipping */
+			j->unit = DEFAULT_CHUNK - DEFAULT_CHUNK % w;
+			j->aligned = 0;
+		}
+		j->nunits = j->tb->t.size / j->unit + (j->tb->t.size % j->unit != 0);
+		j->first = nitems;
+		nitems += (size_t)j->nunits;
+		if (j->unit > maxunit)
+			maxunit = j->unit;
+		if (!j->aligned) {
+			need_scratch = 1;
+			if (j->ta->chunk_size > maxchunk)
+				maxchunk = j->ta->chunk_size;
+			if (j->tb->chunk_size > maxchunk)
+				maxchunk = j->tb->chunk_size;
+		}
+		if ((a->fd < 0 && (error = chunk_oids(&j->oa, a, (size_t)(j->ta - a->m->tensors))) < 0) ||
+		    (b->fd < 0 && (error = chunk_oids(&j->ob, b, (size_t)(j->tb - b->m->tensors))) < 0)) {
+			r.njobs++;
+			goto done;
+		}
+		r.njobs++;
+	}
+	if (nitems) {
+		if (nthreads > nitems)
+			nthreads = (unsigned)nitems;
+		r.window = 2 * (size_t)nthreads + 2;
+		if (!(r.threads = mvc__calloc(nthreads, sizeof(*r.threads))) ||
+		    !(r.slots = mvc__calloc(r.window, sizeof(*r.slots)))) {
+			error = MVC_ENOMEM;
+			goto done;
+		}
+		for (unsigned i = 0; i < nthreads; i++) {
+			tctx *t = &r.threads[i];
+
+			if ((error = mvc_codec_new(&t->codec)) < 0)
+				goto done;
+			if (!(t->a = mvc__malloc((size_t)maxunit)) || !(t->b = mvc__malloc((size_t)maxunit)) ||
+			    (need_scratch && !(t->scratch = mvc__malloc((size_t)maxchunk)))) {
+				error = MVC_ENOMEM;
+				goto done;
+			}
+		}
+		if ((error = mvc__pool_run(nitems, nthreads, r.window, diff_work, diff_done, &r)) < 0)
+			goto done;
+	}
+	for (size_t k = 0; k < r.njobs; k++) {
+		tjob *j = &r.jobs[k];
+
+		finish_tensor(j->e, &j->total);
+		*decoded += j->total.decoded;
+		if (j->total.differ == 0 && j->total.bytes == 0) {
+			/* equal values under two chunk plans */
+			j->e->status = MVC_DIFF_UNCHANGED;
+			j->e->chunks_changed = j->e->chunk_bytes_changed = 0;
+		}
+	}
+done:
+	for (size_t k = 0; k < r.njobs; k++) {
+		free(r.jobs[k].oa);
+		free(r.jobs[k].ob);
+	}
+	for (unsigned i = 0; r.threads && i < nthreads; i++) {
+		mvc_codec_free(r.threads[i].codec);
+		free(r.threads[i].a);
+		free(r.threads[i].b);
+		free(r.threads[i].scratch);
+	}
+	free(r.threads);
+	free(r.slots);
+	free(r.jobs);
+	return error;
+}
+
+/* ---- files ---- */
+
+typedef struct ctx {
+	mvc_diff *d;
+	size_t cap;
+	const mvc_diff_options *opts;
+	unsigned nthreads;
+} ctx;
+
+static int check_opts(const mvc_diff_options *o)
+{
+	if (!o || o->version != MVC_DIFF_OPTIONS_VERSION)
+		return mvc__err(MVC_EINVALID, "bad diff options version");
+	if (!(o->tolerance >= 0) || isinf(o->tolerance))
+		return mvc__err(MVC_EINVALID, "the tolerance must be a finite number of at least 0");
+	return 0;
+}
+
+static int ctx_init(ctx *c, const mvc_diff_options *opts)
+{
+	memset(c, 0, sizeof(*c));
+	if (!(c->d = mvc__calloc(1, sizeof(*c->d))))
+		return MVC_ENOMEM;
+	c->opts = opts;
+	c->d->stat = opts->stat;
+	c->d->tolerance = opts->tolerance;
+	c->nthreads = opts->threads ? opts->threads : mvc__pool_threads();
+	pthread_once(&f16_once, f16_init);
+	return 0;
+}
+
+static mvc_diff_file *new_file(ctx *c, const char *path, const char *old_path)
+{
+	mvc_diff *d = c->d;
+	mvc_diff_file *f;
+
+	if (d->count == c->cap) {
+		size_t nc = c->cap ? 2 * c->cap : 8;
+		mvc_diff_file *n = realloc(d->files, nc * sizeof(*n));
+
+		if (!n) {
+			mvc__err(MVC_ENOMEM, "out of memory");
+			return NULL;
+		}
+		d->files = n;
+		c->cap = nc;
+	}
+	f = &d->files[d->count];
+	memset(f, 0, sizeof(*f));
+	if (!(f->path = mvc__strdup(path)) || !(f->old_path = mvc__strdup(old_path))) {
+		free((char *)f->path);
+		return NULL;
+	}
+	d->count++;
+	return f;
+}
+
+/*
+ * Diff one pair; a side without a manifest is absent.  The manifests move
+ * into the file entry.  `same` (a working file known to equal the old
+ * side) makes the old manifest stand for both.
+ */
+static int diff_pair(ctx *c, mvc_diff_file *f, side *a, side *b, int same)
+{
+	uint64_t decoded = 0;
+	int error;
+
+	if (same) {
+		f->old_manifest = f->new_manifest = a->m;
+	} else {
+		f->old_manifest = a->m;
+		f->new_manifest = b->m;
+		b->m = NULL;
+	}
+	a->m = NULL;
+	if (f->old_manifest && f->new_manifest && !same &&
+	    f->old_manifest->format != f->new_manifest->format)
+		return mvc__err(MVC_EUNSUPPORTED, "cannot compare '%s' (%s) with '%s' (%s)",
+		    f->old_path, mvc_format_name(f->old_manifest->format), f->path,
+		    mvc_format_name(f->new_manifest->format));
+	if ((error = match(f, f->old_manifest, f->new_manifest)) < 0)
+		return error;
+	if (!c->opts->stat && !same) {
+		/* the manifests are still reachable through the sides' readers */
+		a->m = (mvc_manifest *)f->old_manifest;
+		b->m = (mvc_manifest *)f->new_manifest;
+		error = compare_values(f, a, b, c->nthreads, &decoded);
+		a->m = b->m = NULL;
+		if (error < 0)
+			return error;
+		c->d->summary.chunks_decoded += decoded;
+	}
+	f->header_changed = f->old_manifest && f->new_manifest &&
+	    memcmp(f->old_manifest->header_digest, f->new_manifest->header_digest, MVC_DIGEST_SIZE);
+	for (size_t k = 0; k < f->count; k++) {
+		mvc_diff_tensor *e = &f->tensors[k];
+
+		f->tensors_total++;
+		if (e->status == MVC_DIFF_UNCHANGED)
+			continue;
+		f->tensors_changed++;
+		e->exceeds = 1;
+		if (e->status == MVC_DIFF_CHANGED && e->compared == MVC_DIFF_COMPARE_FLOAT &&
+		    c->opts->tolerance > 0 && e->nonfinite_changed == 0 &&
+		    e->max_abs_diff <= c->opts->tolerance)
+			e->exceeds = 0;
+	}
+	f->status = !f->old_manifest ? MVC_DIFF_ADDED : !f->new_manifest ? MVC_DIFF_REMOVED :
+	    f->tensors_changed || f->header_changed ? MVC_DIFF_CHANGED : MVC_DIFF_UNCHANGED;
+	return 0;
+}
+
+static void summarize(mvc_diff *d)
+{
+	mvc_diff_summary *s = &d->summary;
+
+	for (size_t i = 0; i < d->count; i++) {
+		const mvc_diff_file *f = &d->files[i];
+
+		s->files++;
+		s->files_changed += f->status != MVC_DIFF_UNCHANGED;
+		s->tensors_total += f->tensors_total;
+		s->tensors_changed += f->tensors_changed;
+		if (f->status == MVC_DIFF_ADDED || f->status == MVC_DIFF_REMOVED || f->header_changed)
+			s->differs = 1;
+		for (size_t k = 0; k < f->count; k++) {
+			const mvc_diff_tensor *e = &f->tensors[k];
+
+			s->bytes_changed += e->bytes_changed;
+			s->chunks += e->chunks;
+			s->chunks_changed += e->chunks_changed;
+			s->chunk_bytes_changed += e->chunk_bytes_changed;
+			s->differs |= e->exceeds;
+			if (e->status == MVC_DIFF_CHANGED && e->compared == MVC_DIFF_COMPARE_FLOAT &&
+			    e->relative_defined && (!s->largest || e->relative > s->largest->relative)) {
+				s->largest = e;
+				s->largest_file = f;
+			}
+		}
+	}
+}
+
+void mvc_diff_free(mvc_diff *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->count; i++) {
+		mvc_diff_file *f = &d->files[i];
+
+		if (f->new_manifest != f->old_manifest)
+			mvc_manifest_free((mvc_manifest *)f->new_manifest);
+		mvc_manifest_free((mvc_manifest *)f->old_manifest);
+		free(f->tensors);
+		free((char *)f->path);
+		free((char *)f->old_path);
+	}
+	free(d->files);
+	free(d);
+}
+
+static int finish(mvc_diff **out, ctx *c, int error)
+{
+	if (error < 0) {
+		mvc_diff_free(c->d);
+		return error;
+	}
+	summarize(c->d);
+	*out = c->d;
+	return 0;
+}
+
+/* ---- which files ---- */
+
+/* The union of two sorted path lists, kept to `paths` when given (each of
+ * which must be in the union). */
+static int file_set(char ***out, size_t *count, char **x, size_t nx, char **y, size_t ny,
+                    const char *const *paths, size_t npaths, const char *where)
+{
+	char **v = mvc__calloc(nx + ny + 1, sizeof(*v));
+	size_t n = 0, i = 0, j = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (!v)
+		return MVC_ENOMEM;
+	while (i < nx || j < ny) {
+		int c = i == nx ? 1 : j == ny ? -1 : strcmp(x[i], y[j]);
+		const char *p = c <= 0 ? x[i] : y[j];
+		bool want = npaths == 0;
+
+		for (size_t k = 0; k < npaths && !want; k++)
+			want = !strcmp(paths[k], p);
+		if (want && !(v[n++] = mvc__strdup(p))) {
+			mvc_strings_free(v, n);
+			return MVC_ENOMEM;
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	for (size_t k = 0; k < npaths; k++) {
+		bool found = false;
+
+		for (size_t m = 0; m < n && !found; m++)
+			found = !strcmp(v[m], paths[k]);
+		if (!found) {
+			char q[MVC_QUOTE_MAX];
+
+			mvc_strings_free(v, n);
+			return mvc__err(MVC_ENOTFOUND, "'%s' is not tracked in %s",
+			    mvc_quote(q, sizeof(q), paths[k]), where);
+		}
+	}
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+static int open_tree(git_commit **c, git_tree **root, git_repository *git, const char *rev)
+{
+	int error;
+
+	if ((error = mvc__resolve(c, git, rev)) < 0)
+		return error;
+	if (git_commit_tree(root, *c) < 0)
+		return mvc__err_git(MVC_ECORRUPT, "cannot read version '%s'", rev);
+	return 0;
+}
+
+int mvc_diff_versions(mvc_diff **out, mvc_repo *repo, const char *old_rev, const char *new_rev,
+                      const char *const *paths, size_t npaths, const mvc_diff_options *opts)
+{
+	git_repository *git = mvc__repo_git(repo);
+	git_commit *ca = NULL, *cb = NULL;
+	git_tree *ra = NULL, *rb = NULL;
+	git_odb *odb = NULL;
+	char **fa = NULL, **fb = NULL, **files = NULL;
+	size_t nfa = 0, nfb = 0, nfiles = 0;
+	mvc_buf where = MVC_BUF_INIT;
+	ctx c;
+	int error;
+
+	*out = NULL;
+	if ((error = check_opts(opts)) < 0)
+		return error;
+	if ((error = ctx_init(&c, opts)) < 0)
+		return error;
+	if ((error = open_tree(&ca, &ra, git, old_rev)) < 0 ||
+	    (error = open_tree(&cb, &rb, git, new_rev)) < 0 ||
+	    (error = mvc__tree_files(&fa, &nfa, git, ra)) < 0 ||
+	    (error = mvc__tree_files(&fb, &nfb, git, rb)) < 0 ||
+	    (error = mvc_buf_printf(&where, "'%s' or '%s'", old_rev, new_rev)) < 0 ||
+	    (error = file_set(&files, &nfiles, fa, nfa, fb, nfb, paths, npaths, where.ptr)) < 0)
+		goto done;
+	if (git_repository_odb(&odb, git) < 0) {
+		error = mvc__err_git(MVC_ERROR, "cannot open the object database");
+		goto done;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		side a, b;
+		mvc_diff_file *f;
+
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.fd = b.fd = -1;
+		if ((error = side_stored(&a, git, odb, ra, old_rev, files[i])) < 0 ||
+		    (error = side_stored(&b, git, odb, rb, new_rev, files[i])) < 0 ||
+		    (error = (f = new_file(&c, files[i], files[i])) ? 0 : MVC_ENOMEM) < 0 ||
+		    (error = diff_pair(&c, f, &a, &b, 0)) < 0) {
+			side_clear(&a);
+			side_clear(&b);
+			goto done;
+		}
+		side_clear(&a);
+		side_clear(&b);
+	}
+done:
+	mvc_buf_free(&where);
+	mvc_strings_free(files, nfiles);
+	mvc_strings_free(fa, nfa);
+	mvc_strings_free(fb, nfb);
+	git_odb_free(odb);
+	git_tree_free(ra);
+	git_tree_free(rb);
+	git_commit_free(ca);
+	git_commit_free(cb);
+	return finish(out, &c, error);
+}
+
+int mvc_diff_workdir(mvc_diff **out, mvc_repo *repo, const char *old_rev,
+                     const char *const *paths, size_t npaths, const mvc_diff_options *opts)
+{
+	git_repository *git = mvc__repo_git(repo);
+	git_commit *ca = NULL, *head = NULL;
+	git_tree *ra = NULL, *rh = NULL;
+	git_odb *odb = NULL;
+	char **fa = NULL, **fh = NULL, **files = NULL;
+	size_t nfa = 0, nfh = 0, nfiles = 0;
+	mvc_buf where = MVC_BUF_INIT;
+	mvc_state st;
+	uint64_t chunk_size;
+	ctx c;
+	int error;
+
+	*out = NULL;
+	memset(&st, 0, sizeof(st));
+	if ((error = check_opts(opts)) < 0)
+		return error;
+	if ((error = ctx_init(&c, opts)) < 0)
+		return error;
+	if ((error = mvc_repo_chunk_size(&chunk_size, repo)) < 0 ||
+	    (error = open_tree(&ca, &ra, git, old_rev)) < 0 ||
+	    (error = mvc__tree_files(&fa, &nfa, git, ra)) < 0)
+		goto done;
+	/* the working files are what HEAD tracks, as they are now */
+	if (mvc__resolve(&head, git, "HEAD") == 0 && git_commit_tree(&rh, head) == 0 &&
+	    (error = mvc__tree_files(&fh, &nfh, git, rh)) < 0)
+		goto done;
+	mvc_error_clear();
+	if ((error = mvc_buf_printf(&where, strcmp(old_rev, "HEAD") ? "'%s' or 'HEAD'" : "'%s'",
+	         old_rev)) < 0 ||
+	    (error = file_set(&files, &nfiles, fa, nfa, fh, nfh, paths, npaths, where.ptr)) < 0 ||
+	    (error = mvc__state_load(&st, repo)) < 0)
+		goto done;
+	if (git_repository_odb(&odb, git) < 0) {
+		error = mvc__err_git(MVC_ERROR, "cannot open the object database");
+		goto done;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		mvc_buf fs = MVC_BUF_INIT;
+		mvc_state_entry *e = mvc__state_get(&st, files[i]);
+		mvc_diff_file *f;
+		side a, b;
+		struct stat sb;
+		int same = 0;
+
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.fd = b.fd = -1;
+		if ((error = mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), files[i])) < 0 ||
+		    (error = side_stored(&a, git, odb, ra, old_rev, files[i])) < 0)
+			goto next;
+		if (lstat(fs.ptr, &sb) < 0) {
+			if (!a.m)
+				goto next;  /* neither side has it */
+		} else if (a.m && mvc__state_fresh(e, fs.ptr) &&
+		           !memcmp(e->digest, a.m->digest, MVC_DIGEST_SIZE)) {
+			same = 1;   /* the stat cache vouches for it: not even hashed */
+		} else if ((error = side_file(&b, fs.ptr, files[i], a.m, chunk_size,
+		                !opts->stat)) < 0) {
+			goto next;
+		}
+		if (!(f = new_file(&c, files[i], files[i])))
+			error = MVC_ENOMEM;
+		else
+			error = diff_pair(&c, f, &a, &b, same);
+next:
+		side_clear(&a);
+		side_clear(&b);
+		mvc_buf_free(&fs);
+		if (error < 0)
+			goto done;
+	}
+done:
+	mvc__state_free(&st);
+	mvc_buf_free(&where);
+	mvc_strings_free(files, nfiles);
+	mvc_strings_free(fa, nfa);
+	mvc_strings_free(fh, nfh);
+	git_odb_free(odb);
+	git_tree_free(ra);
+	git_tree_free(rh);
+	git_commit_free(ca);
+	git_commit_free(head);
+	return finish(out, &c, error);
+}
+
+int mvc_diff_files(mvc_diff **out, const char *old_path, const char *new_path,
+                   const mvc_diff_options *opts)
+{
+	side a, b;
+	mvc_diff_file *f;
+	ctx c;
+	int error;
+
+	*out = NULL;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.fd = b.fd = -1;
+	if ((error = check_opts(opts)) < 0 || (error = mvc__global_init()) < 0)
+		return error;
+	if ((error = ctx_init(&c, opts)) < 0)
+		return error;
+	if ((error = side_file(&a, old_path, old_path, NULL, DEFAULT_CHUNK, !opts->stat)) < 0)
+		goto done;
+	if ((error = side_file(&b, new_path, new_path, a.m, DEFAULT_CHUNK, !opts->stat)) < 0) {
+		if (error == MVC_EUNSUPPORTED || error == MVC_EFORMAT) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "%s", mvc_error_last());
+			error = mvc__err(error, "cannot compare '%s' (%s) with '%s': %s", old_path,
+			    mvc_format_name(a.m->format), new_path, why);
+		}
+		goto done;
+	}
+	if (!(f = new_file(&c, new_path, old_path)))
+		error = MVC_ENOMEM;
+	else
+		error = diff_pair(&c, f, &a, &b, 0);
+done:
+	side_clear(&a);
+	side_clear(&b);
+	return finish(out, &c, error);
+}
