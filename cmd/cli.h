@@ -93,6 +93,7 @@ DECLARE_CMD(commit);
 DECLARE_CMD(checkout);
 DECLARE_CMD(log);
 DECLARE_CMD(show);
+DECLARE_CMD(diff);
 DECLARE_CMD(status);
 DECLARE_CMD(help);
 

@@ -10,6 +10,7 @@ const struct cmd commands[] = {
 	{ "status", cmd_status, "show which model files changed" },
 	{ "log", cmd_log, "list versions, newest first" },
 	{ "show", cmd_show, "describe one version: files, tensors, metadata" },
+	{ "diff", cmd_diff, "show what changed, tensor by tensor, in numbers" },
 	{ "checkout", cmd_checkout, "write the files of a version" },
 	{ "help", cmd_help, "show help for mvc or a command" },
 	{ NULL, NULL, NULL }
@@ -17,7 +18,7 @@ const struct cmd commands[] = {
 
 const struct cmd_usage *const usages[] = {
 	&usage_init, &usage_commit, &usage_status, &usage_log, &usage_show,
-	&usage_checkout, &usage_help, NULL
+	&usage_diff, &usage_checkout, &usage_help, NULL
 };
 
 const struct cmd_usage *find_usage(const char *name)

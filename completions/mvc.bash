@@ -45,6 +45,7 @@ _mvc_opts()
 	status)   echo "--json --rehash --exit-code --quiet -q --help -h" ;;
 	log)      echo "--oneline --max-count -n --json --help -h" ;;
 	show)     echo "--summary -s --json --help -h" ;;
+	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --help -h" ;;
 	checkout) echo "--output -o --force -f --quiet -q --help -h" ;;
 	help)     echo "--help -h" ;;
 	esac
@@ -55,11 +56,12 @@ _mvc_argopts()
 	case $1 in
 	commit)   echo "--message -m --file -F --meta" ;;
 	log)      echo "--max-count -n" ;;
+	diff)     echo "--tolerance --sort --top" ;;
 	checkout) echo "--output -o" ;;
 	esac
 }
 
-_mvc_commands="init commit status log show checkout help"
+_mvc_commands="init commit status log show diff checkout help"
 
 # _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
 _mvc_reply()
@@ -143,6 +145,7 @@ _mvc()
 	if [[ -n $optword && $argopts == *" $optword "* ]]; then
 		case $optword in
 		--file|-F|--output|-o) _mvc_files ;;
+		--sort) _mvc_reply name relative max ;;
 		esac
 		return 0
 	fi
@@ -186,6 +189,12 @@ _mvc()
 			_mvc_reply $(_mvc_revs "$cdir")
 		else
 			_mvc_files
+		fi ;;
+	diff)
+		if ((dashdash)) || [[ " ${COMP_WORDS[*]} " == *" --no-index "* ]]; then
+			_mvc_files
+		elif ((npos < 2)); then
+			_mvc_reply $(_mvc_revs "$cdir")
 		fi ;;
 	checkout)
 		if ((npos == 0)); then

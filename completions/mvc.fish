@@ -5,7 +5,7 @@
 # checks them against `mvc <command> --help`.
 
 # Options that take a value, as they may appear before the cursor.
-set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output
+set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top
 
 # The words before the cursor: prints the command, then the -C directory
 # (possibly empty), then the number of arguments after the command, then
@@ -71,6 +71,8 @@ function __mvc_want_rev
             test $p[3] -eq 0
         case show
             test $p[3] -eq 0 -a $p[4] -eq 0
+        case diff
+            test $p[3] -lt 2 -a $p[4] -eq 0; and not __mvc_has_no_index
         case '*'
             return 1
     end
@@ -86,9 +88,15 @@ function __mvc_want_file
             test $p[3] -gt 0
         case show
             test $p[3] -gt 0 -o $p[4] -eq 1
+        case diff
+            test $p[4] -eq 1; or __mvc_has_no_index
         case '*'
             return 1
     end
+end
+
+function __mvc_has_no_index
+    contains -- --no-index (commandline -opc)
 end
 
 function __mvc_npos_zero
@@ -142,6 +150,7 @@ complete -c mvc -n __mvc_needs_command -a commit -d 'record a new version of mod
 complete -c mvc -n __mvc_needs_command -a status -d 'show which model files changed'
 complete -c mvc -n __mvc_needs_command -a log -d 'list versions, newest first'
 complete -c mvc -n __mvc_needs_command -a show -d 'describe one version: files, tensors, metadata'
+complete -c mvc -n __mvc_needs_command -a diff -d 'show what changed, tensor by tensor, in numbers'
 complete -c mvc -n __mvc_needs_command -a checkout -d 'write the files of a version'
 complete -c mvc -n __mvc_needs_command -a help -d 'show help for mvc or a command'
 
@@ -178,6 +187,18 @@ complete -c mvc -n '__mvc_using show' -s s -l summary -d 'files only, no tensor 
 complete -c mvc -n '__mvc_using show' -l json -d 'print JSON (schema in mvc-show(1))'
 complete -c mvc -n '__mvc_using show' -s h -l help -d 'show this help'
 
+# diff
+complete -c mvc -n '__mvc_using diff' -l stat -d 'which tensors and chunks changed, from digests only'
+complete -c mvc -n '__mvc_using diff' -l json -d 'print JSON (schema in mvc-diff(1))'
+complete -c mvc -n '__mvc_using diff' -l exit-code -d 'exit 1 if there are differences'
+complete -c mvc -n '__mvc_using diff' -l tolerance -x -d 'with --exit-code: float moves up to <x> are no difference'
+complete -c mvc -n '__mvc_using diff' -l sort -x -a 'name relative max' -d 'order tensors by name, relative or max'
+complete -c mvc -n '__mvc_using diff' -l top -x -d 'list at most <n> changed tensors per file'
+complete -c mvc -n '__mvc_using diff' -s v -l verbose -d 'list unchanged tensors too'
+complete -c mvc -n '__mvc_using diff' -s q -l quiet -d 'print nothing; implies --exit-code'
+complete -c mvc -n '__mvc_using diff' -l no-index -d 'compare two files on disk, no repository needed'
+complete -c mvc -n '__mvc_using diff' -s h -l help -d 'show this help'
+
 # checkout
 complete -c mvc -n '__mvc_using checkout' -s o -l output -r -F -d 'write the file to <path> instead of the working directory'
 complete -c mvc -n '__mvc_using checkout' -s f -l force -d 'overwrite files with uncommitted changes'
@@ -186,7 +207,7 @@ complete -c mvc -n '__mvc_using checkout' -s h -l help -d 'show this help'
 
 # help
 complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
-complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show checkout help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout help'
 
 # revisions and files, for the commands whose arguments are those
 complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision
