@@ -13,6 +13,9 @@
 #include "mvc/commit.h"
 #include "mvc/checkout.h"
 #include "mvc/status.h"
+#include "mvc/refs.h"
+#include "mvc/channel.h"
+#include "mvc/rollback.h"
 #include "mvc/diff.h"
 
 #endif

@@ -102,4 +102,17 @@ int mvc__resolve(git_commit **out, git_repository *git, const char *rev);
  */
 int mvc__signature(git_signature **out, git_repository *git);
 
+/*
+ * The channel side of mvc__resolve() (lib/channel.c), called after git's
+ * own lookup of `rev` (git_found: whether that succeeded): `rev` as a
+ * channel name, optionally followed by ~ and ^ suffixes, or spelled
+ * refs/mvc/channels/<name>, resolves to the channel's target version.
+ * MVC_ENOTFOUND, with no message set, when `rev` is not a channel;
+ * MVC_EINVALID when it names a channel and git found it too.
+ */
+int mvc__channel_rev(git_commit **out, git_repository *git, const char *rev, int git_found);
+
+/* The target of the channel ref `ref` (the last parent of its move). */
+int mvc__channel_ref_target(git_oid *out, git_repository *git, const git_reference *ref);
+
 #endif

@@ -330,16 +330,21 @@ int mvc_repo_chunk_size(uint64_t *out, mvc_repo *repo)
 int mvc__resolve(git_commit **out, git_repository *git, const char *rev)
 {
 	git_object *obj = NULL;
-	int error;
+	int error, code = 0, chan;
 
 	*out = NULL;
 	if ((error = git_revparse_single(&obj, git, rev)) < 0) {
 		if (error == GIT_ENOTFOUND && !strcmp(rev, "HEAD") &&
 		    git_repository_head_unborn(git) == 1)
 			return mvc__err(MVC_ENOTFOUND, "no version committed yet");
-		return mvc__err_git(mvc__git_code(error) == MVC_EINVALID &&
+		code = mvc__err_git(mvc__git_code(error) == MVC_EINVALID &&
 		        error != GIT_EAMBIGUOUS ? MVC_ENOTFOUND : mvc__git_code(error),
 		    "unknown revision '%s'", rev);
+	}
+	/* then channels, after git's own names (lib/channel.c) */
+	if ((chan = mvc__channel_rev(out, git, rev, error == 0)) != MVC_ENOTFOUND || error < 0) {
+		git_object_free(obj);
+		return chan != MVC_ENOTFOUND ? chan : code;
 	}
 	error = git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT);
 	git_object_free(obj);

@@ -208,6 +208,17 @@ static int each_ref(git_reference *ref, void *payload)
 	refs_ctx *c = payload;
 	git_object *obj = NULL;
 	const char *name = git_reference_name(ref);
+	size_t plen = strlen(MVC_CHANNEL_REF_PREFIX);
+	git_oid target;
+
+	/* a channel points at a move; the version is the move's target */
+	if (!strncmp(name, MVC_CHANNEL_REF_PREFIX, plen)) {
+		if (mvc__channel_ref_target(&target, c->git, ref) == 0 &&
+		    git_oid_equal(&target, c->id))
+			c->error = add_name(c, "channel:", name + plen);
+		git_reference_free(ref);
+		return c->error;
+	}
 
 	if (git_reference_type(ref) == GIT_REFERENCE_DIRECT &&
 	    git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0 &&

@@ -21,7 +21,10 @@ typedef struct mvc_person {
 
 /*
  * Resolve a revision as git users type it: HEAD, HEAD~2, branch and tag
- * names, full and abbreviated ids, REV^2.  MVC_ENOTFOUND when unknown.
+ * names, full and abbreviated ids, REV^2; then channel names, which stand
+ * for their target version ("production", "production~1",
+ * "refs/mvc/channels/production").  MVC_ENOTFOUND when unknown;
+ * MVC_EINVALID when a name is both a channel and one of git's names.
  */
 int mvc_version_lookup(mvc_version **out, mvc_repo *repo, const char *rev);
 void mvc_version_free(mvc_version *v);
@@ -48,9 +51,10 @@ const char *mvc_version_file_path(const mvc_version *v, size_t i);
 int mvc_version_manifest(mvc_manifest **out, mvc_version *v, const char *path);
 
 /*
- * Branches and tags that point at `id`, as "branch:main", "tag:v1" and
- * "HEAD" strings; the array and its strings are the caller's to free
- * with mvc_strings_free().
+ * Branches, tags and channels that point at `id`, as "branch:main",
+ * "tag:v1", "channel:production" and "HEAD" strings (a channel points at
+ * the version that is its target); the array and its strings are the
+ * caller's to free with mvc_strings_free().
  */
 int mvc_version_refs(char ***out, size_t *count, mvc_repo *repo, const mvc_oid *id);
 void mvc_strings_free(char **strings, size_t count);
