@@ -162,8 +162,8 @@ static void tensor_text(const mvc_diff_tensor *t, int stat)
 			printf(", new tensor has %llu NaN and %llu Inf", (unsigned long long)t->nan_count,
 			    (unsigned long long)t->inf_count);
 		if (t->nonfinite_changed)
-			printf(", %llu elements differ as NaN or Inf",
-			    (unsigned long long)t->nonfinite_changed);
+			printf(", %llu %s as NaN or Inf", (unsigned long long)t->nonfinite_changed,
+			    t->nonfinite_changed == 1 ? "element differs" : "elements differ");
 		putchar('\n');
 		break;
 	case MVC_DIFF_COMPARE_EXACT:

@@ -71,7 +71,7 @@ typedef struct mvc_diff_tensor {
 	double fraction_changed;       /* elements_changed / elements (0 if none) */
 	/* Bytes that differ in place.  Also set without comparing values for
 	 * added, removed, shape- and dtype-changed tensors: the size of the
-	 * larger side. */
+	 * larger side (0 for a renamed one). */
 	uint64_t bytes_changed;
 
 	/* FLOAT only, over the elements that are finite on both sides: */
