@@ -389,6 +389,7 @@ static void compare(acc *r, mvc_diff_compare kind, mvc_dtype dt, const unsigned 
 
 typedef struct side {
 	mvc_manifest *m;
+	int hashed;              /* the manifest has chunk digests */
 	int fd;                  /* a file on disk, else -1 (stored) */
 	char *what;              /* for messages: "rev:path" or the path */
 	git_repository *git;
@@ -429,6 +430,7 @@ static int side_stored(side *s, git_repository *git, git_odb *odb, const git_tre
 	s->what = mvc_buf_detach(&what);
 	s->git = git;
 	s->odb = odb;
+	s->hashed = 1;
 	if ((e = git_tree_entry_byname(s->ftree, "t")) &&
 	    git_tree_lookup(&s->ttree, git, git_tree_entry_id(e)) < 0) {
 		error = mvc__err_git(MVC_ECORRUPT, "'%s': cannot read the tensor table", path);
@@ -454,6 +456,7 @@ static int side_file(side *s, const char *fspath, const char *what, const mvc_ma
 		return MVC_ENOMEM;
 	if ((error = mvc__scan_file(&s->m, fspath, what, ref, chunk_size)) < 0)
 		goto fail;
+	s->hashed = 1;
 	if (keep_open) {
 		if ((s->fd = open(fspath, O_RDONLY | O_CLOEXEC)) < 0) {
 			error = mvc__err_sys("cannot open '%s'", what);
@@ -467,6 +470,65 @@ static int side_file(side *s, const char *fspath, const char *what, const mvc_ma
 	return 0;
 fail:
 	side_clear(s);
+	return error;
+}
+
+/*
+ * A model file on disk, parsed and chunked but not hashed: only its
+ * non-tensor bytes get a digest.  For two loose files hashing would read
+ * every byte to save reading them: comparing values reads each byte once.
+ */
+static int side_plan(side *s, const char *fspath, const mvc_manifest *ref)
+{
+	mvc_layout *l = NULL;
+	struct stat st;
+	int error;
+
+	s->fd = -1;
+	if (!(s->what = mvc__strdup(fspath)))
+		return MVC_ENOMEM;
+	if ((s->fd = open(fspath, O_RDONLY | O_CLOEXEC)) < 0) {
+		error = mvc__err_sys("cannot open '%s'", fspath);
+		goto fail;
+	}
+	if (fstat(s->fd, &st) < 0) {
+		error = mvc__err_sys("cannot stat '%s'", fspath);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error = mvc__err(MVC_EINVALID, "'%s' is not a regular file", fspath);
+		goto fail;
+	}
+	if ((error = mvc_layout_read(&l, s->fd, (uint64_t)st.st_size, fspath)) < 0 ||
+	    (error = mvc__scan_plan(&s->m, l, ref, DEFAULT_CHUNK)) < 0 ||
+	    (error = mvc__scan_gaps(s->m, s->fd, fspath, NULL)) < 0)
+		goto fail;
+	mvc_layout_free(l);
+	return 0;
+fail:
+	mvc_layout_free(l);
+	side_clear(s);
+	return error;
+}
+
+/* Digests of one tensor of an unhashed file (to recognise a rename). */
+static int hash_tensor(const side *s, mvc_manifest_tensor *mt)
+{
+	unsigned char *buf;
+	int error = 0;
+
+	if (!(buf = mvc__malloc((size_t)(mt->chunk_size < mt->t.size ? mt->chunk_size : mt->t.size))))
+		return MVC_ENOMEM;
+	for (uint64_t c = 0; c < mt->nchunks && !error; c++) {
+		uint64_t off = c * mt->chunk_size;
+		size_t len = (size_t)(mt->t.size - off < mt->chunk_size ? mt->t.size - off
+		                                                         : mt->chunk_size);
+
+		if ((error = mvc_read_at(s->fd, buf, len, mt->t.offset + off, s->what)) == 0)
+			mvc_blake2b(mt->chunk_digests + c * MVC_DIGEST_SIZE, buf, len);
+	}
+	mvc_blake2b(mt->digest, mt->chunk_digests, (size_t)mt->nchunks * MVC_DIGEST_SIZE);
+	free(buf);
 	return error;
 }
 
@@ -560,13 +622,15 @@ static bool aligned(const mvc_manifest_tensor *a, const mvc_manifest_tensor *b)
 
 /* What the manifests alone say about a tensor. */
 static void from_manifests(mvc_diff_tensor *e, const mvc_manifest_tensor *a,
-                           const mvc_manifest_tensor *b)
+                           const mvc_manifest_tensor *b, int hashed)
 {
 	const mvc_manifest_tensor *t = b ? b : a;
 
 	e->chunks = t->nchunks;
 	if (e->status == MVC_DIFF_UNCHANGED || e->status == MVC_DIFF_RENAMED)
 		return;
+	if (e->status == MVC_DIFF_CHANGED && !hashed)
+		return;  /* counted while the values are compared */
 	if (e->status == MVC_DIFF_CHANGED && aligned(a, b)) {
 		for (uint64_t c = 0; c < b->nchunks; c++)
 			if (memcmp(a->chunk_digests + c * MVC_DIGEST_SIZE,
@@ -582,9 +646,29 @@ static void from_manifests(mvc_diff_tensor *e, const mvc_manifest_tensor *a,
 		e->bytes_changed = a && b && a->t.size > b->t.size ? a->t.size : t->t.size;
 }
 
-/* The tensor table of one file pair, by name, with renames paired. */
-static int match(mvc_diff_file *f, const mvc_manifest *ma, const mvc_manifest *mb)
+/* Hash both tensors of a possible rename (each once: a zero digest is
+ * "not yet"; a real one is never all zeros in practice, and if it were it
+ * would only be hashed again). */
+static int hash_pair(side *sa, side *sb, const mvc_manifest_tensor *a, const mvc_manifest_tensor *b)
 {
+	static const unsigned char zero[MVC_DIGEST_SIZE];
+	int error = 0;
+
+	if (!memcmp(a->digest, zero, MVC_DIGEST_SIZE))
+		error = hash_tensor(sa, (mvc_manifest_tensor *)a);
+	if (!error && !memcmp(b->digest, zero, MVC_DIGEST_SIZE))
+		error = hash_tensor(sb, (mvc_manifest_tensor *)b);
+	return error;
+}
+
+/* The tensor table of one file pair, by name, with renames paired.  With
+ * sides that are not hashed, every tensor found on both sides with the
+ * same dtype and shape is a candidate (its values decide), and only
+ * tensors that might be a rename get hashed. */
+static int match(mvc_diff_file *f, const mvc_manifest *ma, const mvc_manifest *mb, side *sa,
+                 side *sb)
+{
+	int hashed = (!sa || sa->hashed) && (!sb || sb->hashed);
 	const mvc_manifest_tensor **va = by_name(ma), **vb = by_name(mb);
 	const mvc_manifest_tensor **removed = NULL;
 	size_t na = ma ? ma->ntensors : 0, nb = mb ? mb->ntensors : 0, i = 0, j = 0, nrem = 0;
@@ -615,7 +699,7 @@ static int match(mvc_diff_file *f, const mvc_manifest *ma, const mvc_manifest *m
 			e->status = MVC_DIFF_DTYPE_CHANGED;
 		else if (!same_shape(&va[i]->t, &vb[j]->t))
 			e->status = MVC_DIFF_SHAPE_CHANGED;
-		else if (va[i]->t.size == vb[j]->t.size &&
+		else if (hashed && va[i]->t.size == vb[j]->t.size &&
 		         !memcmp(va[i]->digest, vb[j]->digest, MVC_DIGEST_SIZE))
 			e->status = MVC_DIFF_UNCHANGED;
 		else
@@ -631,9 +715,12 @@ static int match(mvc_diff_file *f, const mvc_manifest *ma, const mvc_manifest *m
 		if (e->status != MVC_DIFF_ADDED)
 			continue;
 		for (size_t r = 0; r < nrem; r++) {
-			if (removed[r] && removed[r]->t.dtype == t->t.dtype &&
-			    same_shape(&removed[r]->t, &t->t) && removed[r]->t.size == t->t.size &&
-			    !memcmp(removed[r]->digest, t->digest, MVC_DIGEST_SIZE)) {
+			if (!removed[r] || removed[r]->t.dtype != t->t.dtype ||
+			    !same_shape(&removed[r]->t, &t->t) || removed[r]->t.size != t->t.size)
+				continue;
+			if (!hashed && (error = hash_pair(sa, sb, removed[r], t)) < 0)
+				goto done;
+			if (!memcmp(removed[r]->digest, t->digest, MVC_DIGEST_SIZE)) {
 				e->status = MVC_DIFF_RENAMED;
 				e->old_tensor = &removed[r]->t;
 				e->old_name = removed[r]->t.name;
@@ -655,7 +742,7 @@ static int match(mvc_diff_file *f, const mvc_manifest *ma, const mvc_manifest *m
 
 		/* mvc_tensor is the first member of mvc_manifest_tensor */
 		from_manifests(e, (const mvc_manifest_tensor *)(const void *)e->old_tensor,
-		    (const mvc_manifest_tensor *)(const void *)e->new_tensor);
+		    (const mvc_manifest_tensor *)(const void *)e->new_tensor, hashed);
 		e->name = e->new_tensor ? e->new_tensor->name : e->old_tensor->name;
 	}
 	qsort(f->tensors, f->count, sizeof(*f->tensors), cmp_entry);
@@ -675,6 +762,7 @@ typedef struct tjob {
 	uint64_t unit;           /* bytes per work item */
 	uint64_t nunits;
 	int aligned;             /* same chunk plan: item i is chunk i on both sides */
+	int hashed;              /* and the chunk digests are known */
 	git_oid *oa, *ob;        /* chunk blobs of stored sides */
 	size_t first;            /* its first work item */
 	acc total;
@@ -687,6 +775,7 @@ typedef struct tctx {
 
 typedef struct slot {
 	size_t job;
+	size_t len;
 	acc acc;
 } slot;
 
@@ -835,7 +924,8 @@ static int diff_work(void *p, size_t item, unsigned thread)
 
 	memset(s, 0, sizeof(*s));
 	s->job = ji;
-	if (j->aligned && !memcmp(j->ta->chunk_digests + u * MVC_DIGEST_SIZE,
+	s->len = len;
+	if (j->aligned && j->hashed && !memcmp(j->ta->chunk_digests + u * MVC_DIGEST_SIZE,
 	        j->tb->chunk_digests + u * MVC_DIGEST_SIZE, MVC_DIGEST_SIZE)) {
 		/* equal: only the norms (and NaN counts) of a float tensor need it */
 		if (j->kind != MVC_DIFF_COMPARE_FLOAT)
@@ -863,8 +953,14 @@ static int diff_done(void *p, size_t item)
 {
 	run *r = p;
 	const slot *s = &r->slots[item % r->window];
+	tjob *j = &r->jobs[s->job];
 
-	acc_merge(&r->jobs[s->job].total, &s->acc);
+	acc_merge(&j->total, &s->acc);
+	if (!j->hashed && s->acc.bytes) {
+		/* no digests to tell: the chunk changed if a byte did */
+		j->e->chunks_changed++;
+		j->e->chunk_bytes_changed += s->len;
+	}
 	return 0;
 }
 
@@ -922,6 +1018,7 @@ static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsign
 		j->tb = (const mvc_manifest_tensor *)(const void *)e->new_tensor;
 		j->kind = e->compared = compare_kind(j->tb->t.dtype);
 		j->aligned = aligned(j->ta, j->tb);
+		j->hashed = a->hashed && b->hashed;
 		j->unit = j->tb->chunk_size;
 		w = mvc_dtype_bits(j->tb->t.dtype) / 8;
 		if (!w)
@@ -1065,6 +1162,7 @@ static mvc_diff_file *new_file(ctx *c, const char *path, const char *old_path)
  */
 static int diff_pair(ctx *c, mvc_diff_file *f, side *a, side *b, int same)
 {
+	side *sa = a->m ? a : NULL, *sb = b->m && !same ? b : NULL;
 	uint64_t decoded = 0;
 	int error;
 
@@ -1081,7 +1179,7 @@ static int diff_pair(ctx *c, mvc_diff_file *f, side *a, side *b, int same)
 		return mvc__err(MVC_EUNSUPPORTED, "cannot compare '%s' (%s) with '%s' (%s)",
 		    f->old_path, mvc_format_name(f->old_manifest->format), f->path,
 		    mvc_format_name(f->new_manifest->format));
-	if ((error = match(f, f->old_manifest, f->new_manifest)) < 0)
+	if ((error = match(f, f->old_manifest, f->new_manifest, sa, sb)) < 0)
 		return error;
 	if (!c->opts->stat && !same) {
 		/* the manifests are still reachable through the sides' readers */
@@ -1393,9 +1491,13 @@ int mvc_diff_files(mvc_diff **out, const char *old_path, const char *new_path,
 		return error;
 	if ((error = ctx_init(&c, opts)) < 0)
 		return error;
-	if ((error = side_file(&a, old_path, old_path, NULL, DEFAULT_CHUNK, !opts->stat)) < 0)
+	/* --stat answers from digests; otherwise comparing reads less than
+	 * hashing would */
+	if ((error = opts->stat ? side_file(&a, old_path, old_path, NULL, DEFAULT_CHUNK, 0)
+	                        : side_plan(&a, old_path, NULL)) < 0)
 		goto done;
-	if ((error = side_file(&b, new_path, new_path, a.m, DEFAULT_CHUNK, !opts->stat)) < 0) {
+	if ((error = opts->stat ? side_file(&b, new_path, new_path, a.m, DEFAULT_CHUNK, 0)
+	                        : side_plan(&b, new_path, a.m)) < 0) {
 		if (error == MVC_EUNSUPPORTED || error == MVC_EFORMAT) {
 			char why[512];
 

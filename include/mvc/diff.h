@@ -164,7 +164,10 @@ int mvc_diff_workdir(mvc_diff **out, mvc_repo *repo, const char *old_rev,
 
 /*
  * Two model files anywhere on disk; no repository is needed.  Both must
- * exist and be of the same format.
+ * exist and be of the same format.  Without stat the files are not
+ * hashed (that would read every byte to skip reading some): the values
+ * of every tensor on both sides are compared, and only possible renames
+ * are hashed.
  */
 int mvc_diff_files(mvc_diff **out, const char *old_path, const char *new_path,
                    const mvc_diff_options *opts);

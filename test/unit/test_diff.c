@@ -436,6 +436,9 @@ static void test_stats_million(void **state)
 	mvc_error_clear();
 	assert_ok(mvc_diff_files(&dn, pa, pb, &o));
 	assert_stats(entry(dn, "w"), &r);
+	assert_int_equal(entry(dn, "w")->chunks, 4);          /* 262 rows a chunk */
+	assert_int_equal(entry(dn, "w")->chunks_changed, 4);
+	assert_int_equal(entry(dn, "bias")->status, MVC_DIFF_UNCHANGED);
 	assert_string_equal(dn->files[0].path, pb);
 	assert_string_equal(dn->files[0].old_path, pa);
 	mvc_diff_free(d1);
@@ -816,6 +819,48 @@ static void test_statuses(void **state)
 	assert_int_equal(d->count, 1);
 	assert_int_equal(d->summary.tensors_total, 1);
 	mvc_diff_free(d);
+
+	/* two loose files (not hashed, values compared) and the same with
+	 * --stat (hashed) agree with the versions, tensor by tensor */
+	{
+		char *pa = path_join(f->tmp, "a.st"), *pb = path_join(f->tmp, "b.st");
+		mvc_diff *dv = diff_versions(f, "HEAD~1", "HEAD", 0), *dn = NULL;
+		size_t la, lb;
+		unsigned char *ba = build(&la, v1, 5, NULL), *bb = build(&lb, v2, 5, "other metadata");
+
+		write_bytes(pa, ba, la);
+		write_bytes(pb, bb, lb);
+		for (int stat = 0; stat <= 1; stat++) {
+			o.stat = stat;
+			assert_ok(mvc_diff_files(&dn, pa, pb, &o));
+			assert_int_equal(dn->files[0].count, dv->files[0].count);
+			assert_int_equal(dn->files[0].header_changed, 1);
+			for (size_t t = 0; t < dv->files[0].count; t++) {
+				const mvc_diff_tensor *x = &dv->files[0].tensors[t];
+				const mvc_diff_tensor *y = &dn->files[0].tensors[t];
+
+				assert_string_equal(x->name, y->name);
+				assert_int_equal(x->status, y->status);
+				assert_int_equal(x->chunks, y->chunks);
+				assert_int_equal(x->chunks_changed, y->chunks_changed);
+				assert_int_equal(x->chunk_bytes_changed, y->chunk_bytes_changed);
+				assert_int_equal(x->bytes_changed, y->bytes_changed);
+			}
+			mvc_diff_free(dn);
+		}
+		o.stat = 0;
+		/* a file against itself: every tensor compared, none changed */
+		assert_ok(mvc_diff_files(&dn, pb, pb, &o));
+		assert_int_equal(dn->summary.tensors_changed, 0);
+		assert_int_equal(dn->summary.chunks_changed, 0);
+		assert_int_equal(dn->files[0].status, MVC_DIFF_UNCHANGED);
+		mvc_diff_free(dn);
+		mvc_diff_free(dv);
+		free(ba);
+		free(bb);
+		free(pa);
+		free(pb);
+	}
 
 	/* a version against itself */
 	d = diff_versions(f, "HEAD", "HEAD", 0);
