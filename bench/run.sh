@@ -4,7 +4,8 @@
 #
 #   BENCH_SIZE=1G       model size (k/M/G suffixes)
 #   BENCH_DIR=/tmp/...  scratch directory (needs ~8x BENCH_SIZE free)
-#   BENCH_ONLY="first retrain5 finetune bf16 append chain unchanged real"
+#   BENCH_ONLY="first retrain5 finetune bf16 append chain unchanged real big"
+#   BENCH_BIG=4G        model size of the "big" scenario (peak RSS, mvc only)
 #   BENCH_TOOLS="mvc git lfs"
 #
 # Times are wall seconds (files in the page cache), RSS is peak resident
@@ -15,7 +16,8 @@ mvc=$build/mvc
 mkmodel=$build/tools/mkmodel
 size=${BENCH_SIZE:-1G}
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/mvc-bench}
-only=${BENCH_ONLY:-first retrain5 finetune bf16 append chain unchanged real}
+only=${BENCH_ONLY:-first retrain5 finetune bf16 append chain unchanged real big}
+big=${BENCH_BIG:-4G}
 tools=${BENCH_TOOLS:-mvc git lfs}
 shared=$(pwd)/../shared/data
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
@@ -23,7 +25,11 @@ export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 TIME=/usr/bin/time
 
 rm -rf "$dir"
-mkdir -p "$dir"
+mkdir -p "$dir/bin"
+# run private copies: a rebuild during the run must not change what is measured
+cp "$mvc" "$mkmodel" "$dir/bin/"
+mvc=$dir/bin/mvc
+mkmodel=$dir/bin/mkmodel
 want() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
 has_tool() { case " $tools " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -68,9 +74,12 @@ run_tool() {
 		cp "$f" "$repo/model.safetensors"
 		# let the copy's mtime age past the racy window of the stat cache
 		sleep 1
+		# an unchanged re-commit is refused by both unless asked for
+		empty=""
+		[ "$scen" = unchanged ] && empty=--allow-empty
 		case $tool in
-		mvc) measure sh -c "cd '$repo' && '$mvc' commit -q -m v$n model.safetensors" ;;
-		git|lfs) measure sh -c "cd '$repo' && git add model.safetensors && git commit -qm v$n" ;;
+		mvc) measure sh -c "cd '$repo' && '$mvc' commit -q $empty -m v$n model.safetensors" ;;
+		git|lfs) measure sh -c "cd '$repo' && git add model.safetensors && git commit -q $empty -m v$n" ;;
 		esac
 		csecs=$SECS crss=$RSS_MB
 		after=$(store_bytes "$repo/$( [ $tool = mvc ] && echo .mvc || echo .git)")
@@ -140,6 +149,15 @@ if want chain; then
 fi
 if want real && [ -f "$shared/movenet_v3_f16.safetensors" ]; then
 	bench_set real-movenet "$shared/movenet_v3_f16.safetensors" "$shared/movenet_v4_f16.safetensors"
+fi
+
+if want big; then
+	"$mkmodel" --seed 42 --preset recsys --size "$big" "$dir/big.st"
+	"$mkmodel" --seed 42 --preset recsys --size "$big" --version 2 --retrain 0.05 "$dir/big2.st"
+	tools_save=$tools; tools=mvc
+	bench_set "big-$big" "$dir/big.st" "$dir/big2.st"
+	tools=$tools_save
+	rm -f "$dir/big.st" "$dir/big2.st" "$dir/mvc-big-$big/model.safetensors"
 fi
 
 echo

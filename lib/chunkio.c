@@ -38,7 +38,9 @@ int mvc__chunk_load(git_odb *odb, mvc_codec *codec, const git_oid *oid, unsigned
 			error = rc;
 			goto done;
 		}
-		if (n && rc == 1 ? depth != want_depth : (n && want_depth != 0)) {
+		/* each base must be one level shallower than the delta above it,
+		 * and the chain must end in a full chunk exactly at depth 0 */
+		if (n > 0 && (rc == 1 ? depth != want_depth : want_depth != 0)) {
 			error = mvc__err(MVC_ECORRUPT, "delta chain depths do not match");
 			goto done;
 		}

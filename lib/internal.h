@@ -61,6 +61,10 @@ int mvc_write_all(int fd, const void *buf, size_t len, const char *what);
 #define MVC_WRITEBACK_STEP ((uint64_t)8 << 20)
 void mvc__writeback(int fd, uint64_t *flushed, uint64_t written);
 
+/* zlib-compatible checksums, SIMD where the CPU has it (lib/checksum.c). */
+uint32_t mvc__adler32(uint32_t adler, const void *buf, size_t len);
+uint32_t mvc__crc32(uint32_t crc, const void *buf, size_t len);
+
 /* Digests (libsodium's BLAKE2b). */
 void mvc_blake2b(unsigned char out[MVC_DIGEST_SIZE], const void *data, size_t len);
 int mvc_hex_to_digest(unsigned char out[MVC_DIGEST_SIZE], const char *hex);

@@ -74,7 +74,7 @@ int mvc__pack_entry_make(mvc_pack_entry *e, git_object_t type, const void *data,
 			return mvc__err(MVC_ERROR, "zlib failed");
 		pos += zl;
 	} else {
-		uLong adler = adler32(1L, Z_NULL, 0);
+		uint32_t adler = mvc__adler32(1, src, len);
 
 		e->buf[pos++] = 0x78;
 		e->buf[pos++] = 0x01;
@@ -87,7 +87,6 @@ int mvc__pack_entry_make(mvc_pack_entry *e, git_object_t type, const void *data,
 			e->buf[pos++] = (unsigned char)(~n & 0xff);
 			e->buf[pos++] = (unsigned char)((~n >> 8) & 0xff);
 			memcpy(e->buf + pos, src, n);
-			adler = adler32(adler, src, (uInt)n);
 			pos += n;
 			src += n;
 			len -= n;
@@ -98,7 +97,7 @@ int mvc__pack_entry_make(mvc_pack_entry *e, git_object_t type, const void *data,
 		e->buf[pos++] = (unsigned char)adler;
 	}
 	e->len = pos;
-	e->crc = (uint32_t)crc32(0L, e->buf, (uInt)pos);
+	e->crc = mvc__crc32(0, e->buf, pos);
 	return 0;
 }
 
