@@ -52,6 +52,7 @@ typedef struct cfile {
 	char *fspath;
 	int fd;
 	int unchanged;          /* stat cache: same as the parent, not read */
+	int sourced;            /* read from elsewhere than the working directory */
 	mvc_layout *layout;
 	mvc_manifest *m;
 	mvc_manifest *pm;       /* the parent version's manifest */
@@ -100,14 +101,15 @@ typedef struct commit_ctx {
 	mvc_commit_stats *stats;
 } commit_ctx;
 
-static int validate(mvc_repo *repo, const char *path)
+static int validate(mvc_repo *repo, const char *path, const char *source)
 {
 	mvc_buf fs = MVC_BUF_INIT;
 	mvc_layout *l = NULL;
 	struct stat st;
 	int fd = -1, error;
 
-	if ((error = mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), path)) < 0)
+	if ((error = source ? mvc_buf_puts(&fs, source)
+	                    : mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), path)) < 0)
 		return error;
 	if ((fd = open(fs.ptr, O_RDONLY | O_CLOEXEC)) < 0)
 		error = mvc__err_sys("cannot open '%s'", path);
@@ -267,7 +269,7 @@ static int scan_file(cfile *f, mvc_state *st, git_repository *git, uint64_t chun
 	struct stat sb;
 	int error;
 
-	if (!rehash && f->pm && mvc__state_fresh(se, f->fspath) &&
+	if (!rehash && !f->sourced && f->pm && mvc__state_fresh(se, f->fspath) &&
 	    !memcmp(se->digest, f->pm->digest, MVC_DIGEST_SIZE)) {
 		f->unchanged = 1;
 		f->tree = *git_tree_id(f->pft);
@@ -670,6 +672,32 @@ next:
 	return error;
 }
 
+/* The current version (if any) followed by the extra parents. */
+static int lookup_parents(git_commit ***out, size_t *n, git_repository *git, git_commit *head,
+                          const mvc_commit_options *o)
+{
+	git_commit **p = mvc__calloc(o->nextra_parents + 2, sizeof(*p));
+
+	*out = p;
+	*n = 0;
+	if (!p)
+		return MVC_ENOMEM;
+	if (head)
+		p[(*n)++] = head;
+	for (size_t i = 0; i < o->nextra_parents; i++) {
+		git_oid id;
+		char hex[MVC_OID_HEXSZ + 1];
+
+		mvc__oid_to_git(&id, &o->extra_parents[i]);
+		if (git_commit_lookup(&p[*n], git, &id) < 0) {
+			mvc_oid_fmt(hex, &o->extra_parents[i]);
+			return mvc__err_git(MVC_ENOTFOUND, "parent %s is not a version", hex);
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
 int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
                const char *const *paths, size_t npaths, const mvc_commit_options *opts)
 {
@@ -683,6 +711,8 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 	git_signature *sig = NULL;
 	git_oid treeid, commitid;
 	mvc_objset *set = NULL;
+	git_commit **parents = NULL;
+	size_t nparents = 0;
 	char **tracked = NULL, *refname = NULL;
 	const char *const *todo = paths;
 	size_t ntracked = 0, ntodo = npaths, nchunks = 0;
@@ -745,8 +775,12 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 				goto done;
 			}
 	/* every file must parse before the first object is written */
+	if (opts->sources && todo != paths) {
+		error = mvc__err(MVC_EINVALID, "sources need the paths they stand for");
+		goto done;
+	}
 	for (size_t i = 0; i < ntodo; i++)
-		if ((error = validate(repo, todo[i])) < 0)
+		if ((error = validate(repo, todo[i], opts->sources ? opts->sources[i] : NULL)) < 0)
 			goto done;
 	if ((error = mvc__state_load(&state, repo)) < 0)
 		goto done;
@@ -766,7 +800,9 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 
 		f->fd = -1;
 		f->path = todo[i];
-		if ((error = mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), todo[i])) < 0)
+		f->sourced = opts->sources && opts->sources[i];
+		if ((error = f->sourced ? mvc_buf_puts(&fs, opts->sources[i])
+		                        : mvc_buf_printf(&fs, "%s/%s", mvc_repo_workdir(repo), todo[i])) < 0)
 			goto done;
 		f->fspath = mvc_buf_detach(&fs);
 		if ((error = open_parent(f, git, root)) < 0 ||
@@ -812,7 +848,8 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		error = mvc__err_git(MVC_EINVALID, "cannot build the version's tree");
 		goto done;
 	}
-	if (root && git_oid_equal(&treeid, git_tree_id(root)) && !opts->allow_empty) {
+	if (root && git_oid_equal(&treeid, git_tree_id(root)) && !opts->allow_empty &&
+	    !opts->nextra_parents) {
 		error = mvc__err(MVC_EUNCHANGED, "nothing to commit: the files equal the current version");
 		goto remember; /* the files were hashed: remember that they are clean */
 	}
@@ -820,8 +857,10 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		error = mvc__err_git(MVC_ERROR, "cannot prepare the version");
 		goto done;
 	}
+	if ((error = lookup_parents(&parents, &nparents, git, parent, opts)) < 0)
+		goto done;
 	if (git_commit_create(&commitid, git, NULL, sig, sig, NULL, msg.ptr, newroot,
-	        parent ? 1 : 0, (const git_commit **)&parent) < 0) {
+	        nparents, (const git_commit **)parents) < 0) {
 		error = mvc__err_git(MVC_EIO, "cannot write the version");
 		goto done;
 	}
@@ -853,7 +892,7 @@ remember:
 		cfile *f = &c.files[i];
 		mvc_oid v;
 
-		if (f->unchanged)
+		if (f->unchanged || f->sourced)
 			continue;
 		mvc__oid_from_git(&v, error == MVC_EUNCHANGED ? git_commit_id(parent) : &commitid);
 		mvc__state_set(&state, todo[i], f->fspath, f->m->digest, &v, started);
@@ -879,6 +918,10 @@ done:
 	free(c.threads);
 	mvc__pack_free(c.pack);
 	mvc__objset_free(set);
+	/* parents[0] is `parent` itself when there is one */
+	for (size_t i = parent ? 1 : 0; parents && i < nparents; i++)
+		git_commit_free(parents[i]);
+	free(parents);
 	git_odb_free(c.odb);
 	free(updates);
 	mvc__state_free(&state);

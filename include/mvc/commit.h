@@ -16,10 +16,20 @@ typedef struct mvc_commit_options {
 	size_t nmeta;
 	int allow_empty;            /* commit even when nothing changed */
 	int rehash;                 /* ignore the stat cache */
+	/*
+	 * Where to read each of `paths` from, in the same order (NULL: all
+	 * from the working directory): aggregate writes its result elsewhere
+	 * and commits it as the tracked file.  Such files are not recorded
+	 * in the working-file cache.
+	 */
+	const char *const *sources;
+	/* Parents after the current version (aggregate's inputs). */
+	const mvc_oid *extra_parents;
+	size_t nextra_parents;
 } mvc_commit_options;
 
 #define MVC_COMMIT_OPTIONS_VERSION 1
-#define MVC_COMMIT_OPTIONS_INIT { MVC_COMMIT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0 }
+#define MVC_COMMIT_OPTIONS_INIT { MVC_COMMIT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, 0 }
 
 typedef struct mvc_commit_stats {
 	size_t files;

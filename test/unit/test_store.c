@@ -1530,6 +1530,50 @@ static void test_stat_cache(void **state)
 	free(v1);
 }
 
+/* A file read from elsewhere is committed as the tracked path, with extra
+ * parents after HEAD; the working file and its cache entry are left alone. */
+static void test_commit_sources_and_parents(void **state)
+{
+	fx *f = *state;
+	mvc_commit_options o = MVC_COMMIT_OPTIONS_INIT;
+	const char *paths[] = { MODEL };
+	size_t len1, len2, len3;
+	unsigned char *v1 = put_model(f, MODEL, 1, 2, 3, &len1);
+	unsigned char *v2, *v3;
+	char *other = path_join(f->tmp, "elsewhere.safetensors");
+	const char *sources[] = { other };
+	mvc_oid a, b, res, p;
+	mvc_version *v = NULL;
+
+	assert_ok(commit(f, "a", &a, NULL));
+	v2 = put_model(f, MODEL, 4, 2, 3, &len2);
+	assert_ok(commit(f, "b", &b, NULL));
+	/* the result lives outside the working directory */
+	v3 = put_model(f, MODEL, 9, 9, 9, &len3);
+	assert_int_equal(rename(f->model, other), 0);
+	write_bytes(f->model, v2, len2);
+	o.message = "aggregate";
+	o.sources = sources;
+	o.extra_parents = &a;
+	o.nextra_parents = 1;
+	assert_ok(commit_opts(f, &res, NULL, paths, 1, &o));
+	assert_checkout_equals(f, "HEAD", MODEL, v3, len3);
+	assert_true(file_equals(f->model, v2, len2));
+	assert_ok(mvc_version_lookup(&v, f->repo, "HEAD"));
+	assert_int_equal(mvc_version_parentcount(v), 2);
+	assert_ok(mvc_version_parent_id(&p, v, 0));
+	assert_oid_equal(&p, &b);
+	assert_ok(mvc_version_parent_id(&p, v, 1));
+	assert_oid_equal(&p, &a);
+	mvc_version_free(v);
+	/* sources without matching paths are refused */
+	assert_err(mvc_commit(NULL, NULL, f->repo, NULL, 0, &o), MVC_EINVALID, "sources");
+	free(other);
+	free(v1);
+	free(v2);
+	free(v3);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1561,6 +1605,7 @@ int main(void)
 		T(test_corrupt_pack),
 		T(test_delta_chain),
 		T(test_stat_cache),
+		T(test_commit_sources_and_parents),
 	};
 
 	/* no user or system git configuration leaks into the tests */
