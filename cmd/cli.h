@@ -95,6 +95,11 @@ DECLARE_CMD(log);
 DECLARE_CMD(show);
 DECLARE_CMD(diff);
 DECLARE_CMD(status);
+DECLARE_CMD(branch);
+DECLARE_CMD(switch);
+DECLARE_CMD(tag);
+DECLARE_CMD(channel);
+DECLARE_CMD(rollback);
 DECLARE_CMD(help);
 
 #endif

@@ -2,13 +2,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "cli.h"
+
+/* Attempts of --retry before giving up. */
+#define RETRY_ATTEMPTS 100
 
 static const char *message, *message_file;
 static struct opt_list meta;
-static int allow_empty, rehash, quiet, json;
+static int allow_empty, rehash, quiet, json, retry;
 static const char *const syn[] = {
-	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--quiet | --json] [<file>...]",
+	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--retry] [--quiet | --json] [<file>...]",
 	NULL };
 static const struct opt opts[] = {
 	{ "message", 'm', OPT_STRING, &message, "<msg>", "the version's message" },
@@ -16,6 +21,7 @@ static const struct opt opts[] = {
 	{ "meta", 0, OPT_LIST, &meta, "<key>=<value>", "record metadata (repeatable), e.g. num-examples=120000" },
 	{ "allow-empty", 0, OPT_FLAG, &allow_empty, NULL, "commit even if nothing changed" },
 	{ "rehash", 0, OPT_FLAG, &rehash, NULL, "hash every file even if its size and mtime match" },
+	{ "retry", 0, OPT_FLAG, &retry, NULL, "when another commit moves the branch at once, commit again on top" },
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
 	{ "json", 0, OPT_FLAG, &json, NULL, "print the new version as JSON" },
 	{ NULL }
@@ -50,6 +56,23 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* A short random pause before attempt `n` + 1, growing to about 50 ms,
+ * so that processes that lost a race do not collide again in step. */
+static void backoff(unsigned n)
+{
+	static unsigned seed;
+	unsigned cap = 2000u << (n < 5 ? n : 5);
+	struct timespec ts;
+	long us;
+
+	if (!seed)
+		seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	us = 500 + (long)(rand_r(&seed) % cap);
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
 int cmd_commit(int argc, char **argv)
 {
 	mvc_commit_options o = MVC_COMMIT_OPTIONS_INIT;
@@ -81,7 +104,19 @@ int cmd_commit(int argc, char **argv)
 	o.nmeta = meta.count;
 	o.allow_empty = allow_empty;
 	o.rehash = rehash;
-	if ((error = mvc_commit(&id, &st, repo, (const char *const *)paths, (size_t)argc, &o)) < 0) {
+	/* --retry: the branch moved under us, so commit again on the new HEAD.
+	 * The attempt is redone whole; for a small change that is cheap. */
+	for (unsigned attempt = 1;; attempt++) {
+		error = mvc_commit(&id, &st, repo, (const char *const *)paths, (size_t)argc, &o);
+		if (error != MVC_ECONFLICT || !retry)
+			break;
+		if (attempt == RETRY_ATTEMPTS) {
+			fprintf(stderr, "mvc: gave up after %u attempts\n", attempt);
+			break;
+		}
+		backoff(attempt);
+	}
+	if (error < 0) {
 		rc = fail(error);
 		goto done;
 	}

@@ -12,13 +12,19 @@ const struct cmd commands[] = {
 	{ "show", cmd_show, "describe one version: files, tensors, metadata" },
 	{ "diff", cmd_diff, "show what changed, tensor by tensor, in numbers" },
 	{ "checkout", cmd_checkout, "write the files of a version" },
+	{ "branch", cmd_branch, "list, create or delete branches" },
+	{ "switch", cmd_switch, "change the current branch and write its files" },
+	{ "tag", cmd_tag, "list, create or delete tags" },
+	{ "channel", cmd_channel, "point a deployment channel at a version; its history" },
+	{ "rollback", cmd_rollback, "move a channel or the branch back to an earlier version" },
 	{ "help", cmd_help, "show help for mvc or a command" },
 	{ NULL, NULL, NULL }
 };
 
 const struct cmd_usage *const usages[] = {
 	&usage_init, &usage_commit, &usage_status, &usage_log, &usage_show,
-	&usage_diff, &usage_checkout, &usage_help, NULL
+	&usage_diff, &usage_checkout, &usage_branch, &usage_switch, &usage_tag, &usage_channel,
+	&usage_rollback, &usage_help, NULL
 };
 
 const struct cmd_usage *find_usage(const char *name)

@@ -9,12 +9,15 @@ void decoration(char *buf, size_t n, char **refs, size_t count)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < count && o + 1 < n; i++) {
-		const char *r = refs[i], *name = r;
+		const char *r = refs[i], *name = r, *kind = "";
 
 		if (!strncmp(r, "branch:", 7))
 			name = r + 7;
-		o += (size_t)snprintf(buf + o, n - o, "%s%s%s", i ? ", " : " (",
-		    !strncmp(r, "tag:", 4) ? "tag: " : "", !strncmp(r, "tag:", 4) ? r + 4 : name);
+		else if (!strncmp(r, "tag:", 4))
+			kind = "tag: ", name = r + 4;
+		else if (!strncmp(r, "channel:", 8))
+			kind = "channel: ", name = r + 8;
+		o += (size_t)snprintf(buf + o, n - o, "%s%s%s", i ? ", " : " (", kind, name);
 	}
 	if (count && o + 1 < n)
 		snprintf(buf + o, n - o, ")");

@@ -25,7 +25,7 @@ _mvc_store()
 	done
 }
 
-# Branches and tags of the repository around directory $1.
+# Branches, tags and channels of the repository around directory $1.
 _mvc_revs()
 {
 	local store
@@ -34,6 +34,27 @@ _mvc_revs()
 	printf '%s\n' HEAD
 	git --git-dir="$store" for-each-ref --format='%(refname:short)' \
 		refs/heads refs/tags 2>/dev/null
+	git --git-dir="$store" for-each-ref --format='%(refname:strip=3)' \
+		refs/mvc/channels 2>/dev/null
+}
+
+# Channels (refs/mvc/channels/*) of the repository around directory $1.
+_mvc_channels()
+{
+	local store
+
+	store=$(_mvc_store "$1") || return 0
+	git --git-dir="$store" for-each-ref --format='%(refname:strip=3)' \
+		refs/mvc/channels 2>/dev/null
+}
+
+# Refs under $2 ("refs/heads", "refs/tags") of the repository around $1.
+_mvc_refs()
+{
+	local store
+
+	store=$(_mvc_store "$1") || return 0
+	git --git-dir="$store" for-each-ref --format='%(refname:strip=2)' "$2" 2>/dev/null
 }
 
 # Options of each command (long and short), and those that take a value.
@@ -41,12 +62,17 @@ _mvc_opts()
 {
 	case $1 in
 	init)     echo "--quiet -q --help -h" ;;
-	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --quiet -q --json --help -h" ;;
+	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --retry --quiet -q --json --help -h" ;;
 	status)   echo "--json --rehash --exit-code --quiet -q --help -h" ;;
-	log)      echo "--oneline --max-count -n --json --help -h" ;;
+	log)      echo "--oneline --max-count -n --channel --json --help -h" ;;
 	show)     echo "--summary -s --json --help -h" ;;
 	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --help -h" ;;
 	checkout) echo "--output -o --force -f --quiet -q --help -h" ;;
+	branch)   echo "--delete -d --force -f --json --help -h" ;;
+	switch)   echo "--create -c --force -f --quiet -q --help -h" ;;
+	tag)      echo "--message -m --delete -d --json --help -h" ;;
+	channel)  echo "--message -m --retry --max-count -n --quiet -q --json --help -h" ;;
+	rollback) echo "--to --steps --message -m --retry --force -f --quiet -q --json --help -h" ;;
 	help)     echo "--help -h" ;;
 	esac
 }
@@ -55,13 +81,16 @@ _mvc_argopts()
 {
 	case $1 in
 	commit)   echo "--message -m --file -F --meta" ;;
-	log)      echo "--max-count -n" ;;
+	log)      echo "--max-count -n --channel" ;;
 	diff)     echo "--tolerance --sort --top" ;;
 	checkout) echo "--output -o" ;;
+	tag)      echo "--message -m" ;;
+	channel)  echo "--message -m --max-count -n" ;;
+	rollback) echo "--to --steps --message -m" ;;
 	esac
 }
 
-_mvc_commands="init commit status log show diff checkout help"
+_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback help"
 
 # _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
 _mvc_reply()
@@ -146,6 +175,8 @@ _mvc()
 		case $optword in
 		--file|-F|--output|-o) _mvc_files ;;
 		--sort) _mvc_reply name relative max ;;
+		--to) _mvc_reply $(_mvc_revs "$cdir") ;;
+		--channel) _mvc_reply $(_mvc_channels "$cdir") ;;
 		esac
 		return 0
 	fi
@@ -183,7 +214,8 @@ _mvc()
 	commit)
 		_mvc_files ;;
 	log)
-		((npos == 0 && !dashdash)) && _mvc_reply $(_mvc_revs "$cdir") ;;
+		((npos == 0 && !dashdash)) && [[ " ${COMP_WORDS[*]} " != *" --channel "* ]] &&
+			_mvc_reply $(_mvc_revs "$cdir") ;;
 	show)
 		if ((npos == 0 && !dashdash)); then
 			_mvc_reply $(_mvc_revs "$cdir")
@@ -202,6 +234,35 @@ _mvc()
 		else
 			_mvc_files
 		fi ;;
+	branch|switch|tag)
+		# the name (an existing one to delete or switch to), then a revision
+		if ((npos == 0)) && [[ $cmd == switch || " ${COMP_WORDS[*]} " == *" -d "* ||
+		    " ${COMP_WORDS[*]} " == *" --delete "* ]]; then
+			if [[ $cmd == tag ]]; then
+				_mvc_reply $(_mvc_refs "$cdir" refs/tags)
+			else
+				_mvc_reply $(_mvc_refs "$cdir" refs/heads)
+			fi
+		elif ((npos == 1)); then
+			_mvc_reply $(_mvc_revs "$cdir")
+		fi ;;
+	channel)
+		local sub=
+		i=$((cmdi + 1))
+		while ((i < COMP_CWORD)); do
+			[[ ${COMP_WORDS[i]} == -* ]] || { sub=${COMP_WORDS[i]}; break; }
+			[[ $argopts == *" ${COMP_WORDS[i]} "* ]] && i=$((i + 1))
+			i=$((i + 1))
+		done
+		if ((npos == 0)); then
+			_mvc_reply set list log delete
+		elif ((npos == 1)) && [[ $sub != list ]]; then
+			_mvc_reply $(_mvc_channels "$cdir")
+		elif ((npos == 2)) && [[ $sub == set ]]; then
+			_mvc_reply $(_mvc_revs "$cdir")
+		fi ;;
+	rollback)
+		((npos == 0)) && _mvc_reply $(_mvc_channels "$cdir") ;;
 	help)
 		((npos == 0)) && _mvc_reply $_mvc_commands ;;
 	esac

@@ -5,7 +5,7 @@
 # checks them against `mvc <command> --help`.
 
 # Options that take a value, as they may appear before the cursor.
-set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top
+set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel
 
 # The words before the cursor: prints the command, then the -C directory
 # (possibly empty), then the number of arguments after the command, then
@@ -67,15 +67,78 @@ end
 function __mvc_want_rev
     set -l p (__mvc_parse)
     switch $p[1]
-        case log checkout
+        case log
+            test $p[3] -eq 0; and not contains -- --channel (commandline -opc)
+        case checkout
             test $p[3] -eq 0
         case show
             test $p[3] -eq 0 -a $p[4] -eq 0
         case diff
             test $p[3] -lt 2 -a $p[4] -eq 0; and not __mvc_has_no_index
+        case branch tag
+            test $p[3] -eq 1; and not __mvc_has_delete
+        case switch
+            test $p[3] -eq 1
+        case channel
+            test $p[3] -eq 2; and test (__mvc_first_arg) = set
         case '*'
             return 1
     end
+end
+
+# ... or a channel?
+function __mvc_want_channel
+    set -l p (__mvc_parse)
+    switch $p[1]
+        case rollback
+            test $p[3] -eq 0
+        case channel
+            test $p[3] -eq 1; and contains -- (__mvc_first_arg) set log delete
+        case '*'
+            return 1
+    end
+end
+
+# ... or the name of an existing branch (tag) to switch to or delete?
+function __mvc_want_branch
+    set -l p (__mvc_parse)
+    switch $p[1]
+        case switch
+            test $p[3] -eq 0; and not contains -- --create (commandline -opc); and not contains -- -c (commandline -opc)
+        case branch
+            test $p[3] -eq 0; and __mvc_has_delete
+        case '*'
+            return 1
+    end
+end
+
+function __mvc_want_tag
+    set -l p (__mvc_parse)
+    test "$p[1]" = tag -a $p[3] -eq 0; and __mvc_has_delete
+end
+
+function __mvc_has_delete
+    set -l w (commandline -opc)
+    contains -- -d $w; or contains -- --delete $w
+end
+
+# The first argument after the command (a subcommand of channel).
+function __mvc_first_arg
+    set -l tokens (commandline -opc)
+    set -l seen 0
+    while set -q tokens[1]
+        set -l w $tokens[1]
+        set -e tokens[1]
+        if test $seen = 0
+            contains -- $w channel; and set seen 1
+        else if contains -- $w $__mvc_argopts
+            set -e tokens[1]
+        else if not string match -q -- '-*' $w
+            echo $w
+            return 0
+        end
+    end
+    echo ''
 end
 
 # ... or a file?
@@ -137,6 +200,20 @@ function __mvc_revs
     or return
     echo HEAD
     git --git-dir=$store for-each-ref --format='%(refname:short)' refs/heads refs/tags 2>/dev/null
+    git --git-dir=$store for-each-ref --format='%(refname:strip=3)' refs/mvc/channels 2>/dev/null
+end
+
+function __mvc_channels
+    set -l store (__mvc_store)
+    or return
+    git --git-dir=$store for-each-ref --format='%(refname:strip=3)' refs/mvc/channels 2>/dev/null
+end
+
+# Branches or tags ($argv[1]: refs/heads or refs/tags).
+function __mvc_refnames
+    set -l store (__mvc_store)
+    or return
+    git --git-dir=$store for-each-ref --format='%(refname:strip=2)' $argv[1] 2>/dev/null
 end
 
 complete -c mvc -f
@@ -152,6 +229,11 @@ complete -c mvc -n __mvc_needs_command -a log -d 'list versions, newest first'
 complete -c mvc -n __mvc_needs_command -a show -d 'describe one version: files, tensors, metadata'
 complete -c mvc -n __mvc_needs_command -a diff -d 'show what changed, tensor by tensor, in numbers'
 complete -c mvc -n __mvc_needs_command -a checkout -d 'write the files of a version'
+complete -c mvc -n __mvc_needs_command -a branch -d 'list, create or delete branches'
+complete -c mvc -n __mvc_needs_command -a switch -d 'change the current branch and write its files'
+complete -c mvc -n __mvc_needs_command -a tag -d 'list, create or delete tags'
+complete -c mvc -n __mvc_needs_command -a channel -d 'point a deployment channel at a version; its history'
+complete -c mvc -n __mvc_needs_command -a rollback -d 'move a channel or the branch back to an earlier version'
 complete -c mvc -n __mvc_needs_command -a help -d 'show help for mvc or a command'
 
 # init
@@ -165,6 +247,7 @@ complete -c mvc -n '__mvc_using commit' -s F -l file -r -F -d "read the message 
 complete -c mvc -n '__mvc_using commit' -l meta -x -d 'record metadata (repeatable), e.g. num-examples=120000'
 complete -c mvc -n '__mvc_using commit' -l allow-empty -d 'commit even if nothing changed'
 complete -c mvc -n '__mvc_using commit' -l rehash -d 'hash every file even if its size and mtime match'
+complete -c mvc -n '__mvc_using commit' -l retry -d 'when another commit moves the branch at once, commit again on top'
 complete -c mvc -n '__mvc_using commit' -s q -l quiet -d 'print nothing on success'
 complete -c mvc -n '__mvc_using commit' -l json -d 'print the new version as JSON'
 complete -c mvc -n '__mvc_using commit' -s h -l help -d 'show this help'
@@ -179,6 +262,7 @@ complete -c mvc -n '__mvc_using status' -s h -l help -d 'show this help'
 # log
 complete -c mvc -n '__mvc_using log' -l oneline -d 'one line per version: id and summary'
 complete -c mvc -n '__mvc_using log' -s n -l max-count -x -d 'show at most <count> versions'
+complete -c mvc -n '__mvc_using log' -l channel -x -a '(__mvc_channels)' -d 'the versions a channel pointed at, last deployed first'
 complete -c mvc -n '__mvc_using log' -l json -d 'print JSON (schema in mvc-log(1))'
 complete -c mvc -n '__mvc_using log' -s h -l help -d 'show this help'
 
@@ -205,10 +289,50 @@ complete -c mvc -n '__mvc_using checkout' -s f -l force -d 'overwrite files with
 complete -c mvc -n '__mvc_using checkout' -s q -l quiet -d 'print nothing on success'
 complete -c mvc -n '__mvc_using checkout' -s h -l help -d 'show this help'
 
+# branch
+complete -c mvc -n '__mvc_using branch' -s d -l delete -d 'delete the branch'
+complete -c mvc -n '__mvc_using branch' -s f -l force -d 'delete even if no other branch, tag or channel keeps its versions'
+complete -c mvc -n '__mvc_using branch' -l json -d 'print JSON (schema in mvc-branch(1))'
+complete -c mvc -n '__mvc_using branch' -s h -l help -d 'show this help'
+
+# switch
+complete -c mvc -n '__mvc_using switch' -s c -l create -d 'create the branch (at <rev>, default HEAD) first'
+complete -c mvc -n '__mvc_using switch' -s f -l force -d 'overwrite files with uncommitted changes'
+complete -c mvc -n '__mvc_using switch' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using switch' -s h -l help -d 'show this help'
+
+# tag
+complete -c mvc -n '__mvc_using tag' -s m -l message -x -d 'an annotated tag with this message'
+complete -c mvc -n '__mvc_using tag' -s d -l delete -d 'delete the tag'
+complete -c mvc -n '__mvc_using tag' -l json -d 'print JSON (schema in mvc-tag(1))'
+complete -c mvc -n '__mvc_using tag' -s h -l help -d 'show this help'
+
+# channel
+complete -c mvc -n '__mvc_using channel' -s m -l message -x -d 'set: why (recorded in the move)'
+complete -c mvc -n '__mvc_using channel' -l retry -d 'set: retry when another process moves the channel at once'
+complete -c mvc -n '__mvc_using channel' -s n -l max-count -x -d 'log: show at most <count> moves'
+complete -c mvc -n '__mvc_using channel' -s q -l quiet -d 'set: print nothing on success'
+complete -c mvc -n '__mvc_using channel' -l json -d 'print JSON (schema in mvc-channel(1))'
+complete -c mvc -n '__mvc_using channel' -s h -l help -d 'show this help'
+complete -c mvc -n '__mvc_using channel; and __mvc_npos_zero' -x -a 'set list log delete'
+
+# rollback
+complete -c mvc -n '__mvc_using rollback' -l to -x -a '(__mvc_revs)' -d 'roll back to this version'
+complete -c mvc -n '__mvc_using rollback' -l steps -x -d 'go back <n> earlier versions (default 1)'
+complete -c mvc -n '__mvc_using rollback' -s m -l message -x -d 'why (recorded with the rollback)'
+complete -c mvc -n '__mvc_using rollback' -l retry -d 'retry when another process moves it at once'
+complete -c mvc -n '__mvc_using rollback' -s f -l force -d 'branch: overwrite files with uncommitted changes'
+complete -c mvc -n '__mvc_using rollback' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using rollback' -l json -d 'print JSON (schema in mvc-rollback(1))'
+complete -c mvc -n '__mvc_using rollback' -s h -l help -d 'show this help'
+
 # help
 complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
-complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback help'
 
 # revisions and files, for the commands whose arguments are those
 complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision
+complete -c mvc -n __mvc_want_channel -x -a '(__mvc_channels)' -d channel
+complete -c mvc -n __mvc_want_branch -x -a '(__mvc_refnames refs/heads)' -d branch
+complete -c mvc -n __mvc_want_tag -x -a '(__mvc_refnames refs/tags)' -d tag
 complete -c mvc -n __mvc_want_file -F

@@ -1,0 +1,79 @@
+/* mvc rollback: a channel, or the current branch, back to an earlier version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "cli.h"
+
+static const char *to, *message;
+#define UNSET ((unsigned long)-1)
+static unsigned long steps = UNSET;
+static int retry, force, quiet, json;
+static const char *const syn[] = {
+	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--quiet | --json] <channel>",
+	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--force] [--quiet | --json]",
+	NULL };
+static const struct opt opts[] = {
+	{ "to", 0, OPT_STRING, &to, "<rev>", "roll back to this version", "rev" },
+	{ "steps", 0, OPT_UINT, &steps, "<n>", "go back <n> earlier versions (default 1)" },
+	{ "message", 'm', OPT_STRING, &message, "<msg>", "why (recorded with the rollback)" },
+	{ "retry", 0, OPT_FLAG, &retry, NULL, "retry when another process moves it at once" },
+	{ "force", 'f', OPT_FLAG, &force, NULL, "branch: overwrite files with uncommitted changes" },
+	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
+	{ "json", 0, OPT_FLAG, &json, NULL, "print JSON (schema in mvc-rollback(1))" },
+	{ NULL }
+};
+const struct cmd_usage usage_rollback = { "rollback", syn, opts, "channel" };
+
+int cmd_rollback(int argc, char **argv)
+{
+	mvc_rollback_options o = MVC_ROLLBACK_OPTIONS_INIT;
+	mvc_rollback_result r;
+	mvc_repo *repo = NULL;
+	char c[MVC_OID_HEXSZ + 1], t[MVC_OID_HEXSZ + 1], f[MVC_OID_HEXSZ + 1], *branch = NULL;
+	const char *channel;
+	int error, rc, unborn;
+
+	opt_parse(&usage_rollback, &argc, argv);
+	if (argc > 1)
+		return usage_error(&usage_rollback, "too many arguments: name at most one channel");
+	if (to && steps != UNSET)
+		return usage_error(&usage_rollback, "--to and --steps cannot be used together");
+	if (steps == 0 || (steps != UNSET && steps > 1000000))
+		return usage_error(&usage_rollback, "--steps needs a number from 1 to 1000000");
+	if (quiet && json)
+		return usage_error(&usage_rollback, "--quiet and --json cannot be used together");
+	channel = argc ? argv[0] : NULL;
+	if (channel && force)
+		return usage_error(&usage_rollback, "--force applies to the files of a branch rollback, "
+		    "not to a channel");
+	if ((rc = open_repo(&repo)) != 0)
+		return rc;
+	o.to = to;
+	o.steps = steps == UNSET ? 0 : (unsigned)steps;
+	o.message = message;
+	o.retry = retry;
+	o.force = force;
+	if ((error = mvc_rollback(&r, repo, channel, &o)) < 0) {
+		rc = fail(error);
+		goto done;
+	}
+	mvc_oid_fmt(c, &r.commit);
+	mvc_oid_fmt(t, &r.target);
+	mvc_oid_fmt(f, &r.from);
+	if (!channel)
+		mvc_repo_head(&branch, &unborn, repo);
+	if (json) {
+		rc = json_print(json_pack("{s:i, s:s?, s:s?, s:s, s:s, s:s}", "schema", 1,
+		    "channel", channel, "branch", channel ? NULL : branch, "commit", c,
+		    "target", t, "from", f));
+	} else {
+		if (!quiet)
+			printf("%s: rolled back from %.12s to %.12s (%s %.12s)\n",
+			    channel ? channel : branch ? branch : "HEAD", f, t,
+			    channel ? "move" : "version", c);
+		rc = EXIT_OK;
+	}
+done:
+	free(branch);
+	mvc_repo_free(repo);
+	return rc;
+}
