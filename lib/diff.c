@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "scan.h"
 #include "pool.h"
+#include "float.h"
 
 /* Chunk plan for files compared outside a repository, and the work item
  * size when a stored chunk size is not a whole number of elements. */
@@ -54,41 +55,6 @@ const char *mvc_diff_compare_name(mvc_diff_compare c)
 }
 
 /* ---- numbers ---- */
-
-float mvc_f16_to_float(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
-	float f;
-
-	if (exp == 0x1f) {
-		u = sign | 0x7f800000 | man << 13;       /* infinity, NaN (payload kept) */
-	} else if (exp == 0) {
-		f = ldexpf((float)man, -24);             /* zero, subnormal: exact */
-		return sign ? -f : f;
-	} else {
-		u = sign | (exp + 112) << 23 | man << 13;  /* rebias 15 -> 127 */
-	}
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
-float mvc_bf16_to_float(uint16_t b)
-{
-	uint32_t u = (uint32_t)b << 16;
-	float f;
-
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
-static float f16_table[65536];
-static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
-
-static void f16_init(void)
-{
-	for (uint32_t i = 0; i < 65536; i++)
-		f16_table[i] = mvc_f16_to_float((uint16_t)i);
-}
 
 /* Statistics of a piece of a tensor; pieces merge in order. */
 typedef struct acc {
@@ -295,6 +261,7 @@ static void k_f64(acc *r, const unsigned char *a, const unsigned char *b, size_t
  * equality survives the conversion. */
 static void k_half(acc *r, const unsigned char *a, const unsigned char *b, size_t n, int bf16)
 {
+	const float *f16_table = mvc__f16_table();
 	float fa[BLOCK], fb[BLOCK];
 
 	for (size_t i = 0; i < n; i += BLOCK) {
@@ -1125,7 +1092,6 @@ static int ctx_init(ctx *c, const mvc_diff_options *opts)
 	c->d->stat = opts->stat;
 	c->d->tolerance = opts->tolerance;
 	c->nthreads = opts->threads ? opts->threads : mvc__pool_threads();
-	pthread_once(&f16_once, f16_init);
 	return 0;
 }
 
