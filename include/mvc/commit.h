@@ -46,8 +46,10 @@ typedef struct mvc_commit_stats {
  * mvc_repo_relpath() gives them) together with every other file the
  * current version tracks.  With no paths, every tracked file is committed
  * again.  The branch moves only if nobody moved it meanwhile
- * (MVC_ECONFLICT otherwise).  MVC_EUNCHANGED when the new version would
- * equal its parent and allow_empty is not set.
+ * (MVC_ECONFLICT otherwise: nothing changed, and calling mvc_commit()
+ * again commits on top of the new HEAD, as `mvc commit --retry` does).
+ * MVC_EUNCHANGED when the new version would equal its parent and
+ * allow_empty is not set.
  */
 int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
                const char *const *paths, size_t npaths,
