@@ -53,12 +53,21 @@ int mvc__chunk_load(git_odb *odb, mvc_codec *codec, const git_oid *oid, unsigned
 		want_depth = depth - 1;
 	}
 	/* n objects: objs[n-1] is full, the ones above are deltas */
-	for (unsigned i = n; i-- > 0;) {
-		if ((error = mvc_codec_decode(codec, dst, len, git_odb_object_data(objs[i]),
-		         git_odb_object_size(objs[i]))) < 0)
+	{
+		const void *encs[MVC_DELTA_MAX_DEPTH + 1];
+		size_t lens[MVC_DELTA_MAX_DEPTH + 1];
+
+		for (unsigned i = 0; i < n; i++) {
+			encs[i] = git_odb_object_data(objs[n - 1 - i]);
+			lens[i] = git_odb_object_size(objs[n - 1 - i]);
+		}
+		if (key) {
+			/* the full chunk alone first, for a caller that needs it */
+			if ((error = mvc_codec_decode(codec, key, len, encs[0], lens[0])) < 0)
+				goto done;
+		}
+		if ((error = mvc_codec_decode_chain(codec, dst, len, encs, lens, n)) < 0)
 			goto done;
-		if (i == n - 1 && key)
-			memcpy(key, dst, len);
 	}
 	if (nchain)
 		*nchain = n - 1;

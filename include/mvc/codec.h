@@ -28,8 +28,11 @@ typedef enum mvc_encoding {
 
 /* Longest chain of deltas a reader follows (a delta's base may be a delta). */
 #define MVC_DELTA_MAX_DEPTH 10
-/* Bytes after the chunk header in a delta: base blob id, depth, reserved. */
+/* Bytes after the chunk header in a delta: base blob id, depth, delta
+ * flags, reserved. */
 #define MVC_DELTA_HEADER_SIZE 24
+/* Delta flag: only the blocks that differ are stored, after a block map. */
+#define MVC_DELTA_SPARSE 0x01
 
 /* Largest raw chunk accepted when decoding (untrusted input). */
 #define MVC_CHUNK_MAX ((uint64_t)1 << 30)
@@ -68,6 +71,14 @@ int mvc_codec_encode_delta(mvc_codec *codec, const unsigned char **out, size_t *
  */
 int mvc_codec_decode(mvc_codec *codec, void *dst, size_t expect,
                      const void *enc, size_t enclen);
+
+/*
+ * Decode a chain: encs[0] is a full chunk, each encs[i] a delta over
+ * encs[i-1].  The same as decoding them in turn, but deltas that share
+ * their plane layout are combined before one ungrouping pass.
+ */
+int mvc_codec_decode_chain(mvc_codec *codec, void *dst, size_t expect,
+                           const void *const *encs, const size_t *enclens, size_t n);
 
 /*
  * For a delta chunk: its base's blob id and its depth (1 when the base is
