@@ -347,6 +347,83 @@ static void test_delta_roundtrip(void **state)
 	free(now);
 }
 
+/* Sparse deltas: few changed blocks are stored alone, behind a map. */
+static void test_sparse_delta(void **state)
+{
+	fx *f = *state;
+	size_t n = 65536, len = n * sizeof(float), dlen;
+	float *base = malloc(len), *now = malloc(len);
+	unsigned char *enc, *bad;
+	size_t changed = 0;
+
+	weights_fill(base, n, 5);
+	memcpy(now, base, len);
+	/* one 64-float row in twenty: sparse */
+	for (size_t r = 0; r < n / 64; r += 20, changed++)
+		for (size_t i = 0; i < 64; i++)
+			now[r * 64 + i] *= 1.5f;
+	enc = delta_roundtrip(f->codec, now, base, len, 4, MVC_CHUNK_ROTATE, 1, &dlen);
+	assert_int_equal(enc[MVC_CHUNK_HEADER_SIZE + 21], MVC_DELTA_SPARSE);
+	assert_int_equal(get_u32le(enc + MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE), 256);
+	/* corrupt maps and block sizes are refused, never applied */
+	bad = malloc(dlen);
+	memcpy(bad, enc, dlen);
+	bad[MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE] = 0;
+	bad[MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE + 1] = 0;
+	assert_err(mvc_codec_decode(f->codec, now, len, bad, dlen), MVC_ECORRUPT, "bad block size");
+	memcpy(bad, enc, dlen);
+	bad[MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE + 4] ^= 0x02; /* one block more */
+	assert_int_equal(mvc_codec_decode(f->codec, now, len, bad, dlen) < 0, 1);
+	assert_err(mvc_codec_decode(f->codec, now, len, bad, MVC_CHUNK_HEADER_SIZE + MVC_DELTA_HEADER_SIZE + 10),
+	    MVC_ECORRUPT, "truncated");
+	memcpy(bad, enc, dlen);
+	bad[MVC_CHUNK_HEADER_SIZE + 21] = 0x80;
+	assert_err(mvc_codec_decode(f->codec, now, len, bad, dlen), MVC_EUNSUPPORTED, "delta flags");
+	free(bad);
+	free(enc);
+	/* most rows changed: dense */
+	for (size_t i = 0; i < n; i++)
+		now[i] = base[i] * 1.25f;
+	enc = delta_roundtrip(f->codec, now, base, len, 4, MVC_CHUNK_ROTATE, 1, &dlen);
+	assert_int_equal(enc[MVC_CHUNK_HEADER_SIZE + 21], 0);
+	free(enc);
+	/* a chain mixing sparse and dense deltas decodes as each in turn */
+	{
+		float *v[4];
+		const unsigned char *e;
+		const void *encs[4];
+		size_t lens[4];
+		unsigned char id[20] = { 0 };
+		unsigned char *out = malloc(len);
+
+		for (int k = 0; k < 4; k++) {
+			v[k] = malloc(len);
+			memcpy(v[k], k ? v[k - 1] : base, len);
+			for (size_t i = (size_t)k * 7; i < n; i += k == 2 ? 1 : 977)
+				v[k][i] += 0.01f * (float)(k + 1);
+		}
+		assert_ok(mvc_codec_encode(f->codec, &e, &lens[0], v[0], len, 4, MVC_CHUNK_ROTATE));
+		encs[0] = memcpy(malloc(lens[0]), e, lens[0]);
+		for (int k = 1; k < 4; k++) {
+			assert_ok(mvc_codec_encode_delta(f->codec, &e, &lens[k], v[k], v[k - 1], len, 4,
+			    MVC_CHUNK_ROTATE, id, (unsigned)k));
+			encs[k] = memcpy(malloc(lens[k]), e, lens[k]);
+		}
+		for (size_t upto = 1; upto <= 4; upto++) {
+			assert_ok(mvc_codec_decode_chain(f->codec, out, len, encs, lens, upto));
+			assert_memory_equal(out, v[upto - 1], len);
+		}
+		for (int k = 0; k < 4; k++) {
+			free((void *)encs[k]);
+			free(v[k]);
+		}
+		free(out);
+	}
+	(void)changed;
+	free(base);
+	free(now);
+}
+
 /* An empty chunk, as a delta too: nothing to group, nothing to touch. */
 static void test_empty_delta(void **state)
 {
@@ -712,6 +789,7 @@ int main(void)
 		T(test_reuse),
 		T(test_two_codecs),
 		T(test_delta_roundtrip),
+		T(test_sparse_delta),
 		T(test_empty_delta),
 		T(test_delta_bad),
 		T(test_bad_magic),
