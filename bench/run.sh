@@ -67,13 +67,18 @@ run_tool() {
 	git) git init -q "$repo" ;;
 	lfs) git init -q "$repo" && (cd "$repo" && git lfs install --local >/dev/null && git lfs track '*.safetensors' >/dev/null && git add .gitattributes && git commit -qm attrs) ;;
 	esac
-	n=0
+	n=0 prev=""
 	for f in "$@"; do
 		n=$((n + 1))
 		before=$(store_bytes "$repo/$( [ $tool = mvc ] && echo .mvc || echo .git)")
-		cp "$f" "$repo/model.safetensors"
-		# let the copy's mtime age past the racy window of the stat cache
-		sleep 1
+		# a version equal to the last one is not copied again: the file
+		# stays untouched, as in a nightly job that found nothing new
+		if [ "$f" != "${prev:-}" ]; then
+			cp "$f" "$repo/model.safetensors"
+			# let the copy's mtime age past the racy window of the stat cache
+			sleep 2
+		fi
+		prev=$f
 		# an unchanged re-commit is refused by both unless asked for
 		empty=""
 		[ "$scen" = unchanged ] && empty=--allow-empty
@@ -85,14 +90,19 @@ run_tool() {
 		after=$(store_bytes "$repo/$( [ $tool = mvc ] && echo .mvc || echo .git)")
 		growth=$((after - before))
 		raw=$(wc -c <"$f")
-		rm -f "$repo/model.safetensors"
 		sync
 		case $tool in
-		mvc) measure sh -c "cd '$repo' && '$mvc' checkout -q HEAD && sync" ;;
-		git) measure sh -c "cd '$repo' && git checkout -q -- model.safetensors && sync" ;;
-		lfs) measure sh -c "cd '$repo' && git checkout -q -- model.safetensors && sync" ;;
+		mvc)	# -o: the same work, and the working file stays as it was
+			rm -f "$repo/out.safetensors"
+			measure sh -c "cd '$repo' && '$mvc' checkout -q HEAD -o out.safetensors && sync"
+			out=$repo/out.safetensors ;;
+		git|lfs)
+			rm -f "$repo/model.safetensors"
+			measure sh -c "cd '$repo' && git checkout -q -- model.safetensors && sync"
+			out=$repo/model.safetensors ;;
 		esac
-		cmp -s "$repo/model.safetensors" "$f" || { echo "bench: $tool $scen v$n: checkout differs" >&2; exit 1; }
+		cmp -s "$out" "$f" || { echo "bench: $tool $scen v$n: checkout differs" >&2; exit 1; }
+		rm -f "$repo/out.safetensors"
 		label=$scen
 		[ $# -gt 1 ] && label="$scen v$n"
 		row "$label" "$tool" "$csecs" "$SECS" "$growth" "$raw" "$crss" "$RSS_MB"
