@@ -4,7 +4,7 @@
 #include "cli.h"
 
 static const char *output;
-static int force, quiet;
+static int force, quiet, progress = -1;
 static const char *const syn[] = {
 	"[--force] <rev> [<file>...]",
 	"-o <path> <rev> [<file>]", NULL };
@@ -12,6 +12,7 @@ static const struct opt opts[] = {
 	{ "output", 'o', OPT_STRING, &output, "<path>", "write the file to <path> instead of the working directory", "file" },
 	{ "force", 'f', OPT_FLAG, &force, NULL, "overwrite files with uncommitted changes" },
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
+	{ "progress", 0, OPT_FLAG, &progress, NULL, "show progress on stderr (default: on a terminal; --no-progress: never)" },
 	{ NULL }
 };
 const struct cmd_usage usage_checkout = { "checkout", syn, opts, "rev" };
@@ -19,6 +20,7 @@ const struct cmd_usage usage_checkout = { "checkout", syn, opts, "rev" };
 int cmd_checkout(int argc, char **argv)
 {
 	mvc_checkout_options o = MVC_CHECKOUT_OPTIONS_INIT;
+	struct progress bar;
 	mvc_repo *repo = NULL;
 	char **paths = NULL;
 	int error, rc;
@@ -32,6 +34,9 @@ int cmd_checkout(int argc, char **argv)
 		return rc;
 	rc = EXIT_ERR;
 	o.force = force;
+	progress_init(&bar, "checkout", progress, quiet);
+	o.progress = progress_cb;
+	o.progress_payload = &bar;
 	if (!(paths = calloc((size_t)argc, sizeof(char *))))
 		goto done;
 	for (int i = 1; i < argc; i++)
@@ -44,6 +49,7 @@ int cmd_checkout(int argc, char **argv)
 	else
 		error = mvc_checkout_paths(repo, argv[0], (const char *const *)paths,
 		    (size_t)argc - 1, &o);
+	progress_end(&bar);
 	if (error < 0) {
 		rc = fail(error);
 		goto done;

@@ -77,6 +77,18 @@ void fmt_time(char *buf, size_t n, int64_t t, int tz_minutes);
 void fmt_shape(char *buf, size_t n, const mvc_tensor *t);
 json_t *json_shape(const mvc_tensor *t);
 
+/* Progress on stderr (cmd/progress.c): `mode` is 1 for --progress, 0 for
+ * --no-progress, -1 for a terminal unless `silent` (--quiet, --json). */
+struct progress {
+	const char *label;
+	int enabled, drawn, forced;
+	double start, last;
+	uint64_t done, total;
+};
+void progress_init(struct progress *p, const char *label, int mode, int silent);
+void progress_cb(uint64_t done, uint64_t total, void *payload);
+void progress_end(struct progress *p);
+
 /* Versions for log and show (cmd/output.c). */
 void decoration(char *buf, size_t n, char **refs, size_t count);
 json_t *version_json(mvc_repo *repo, mvc_version *v);

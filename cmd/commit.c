@@ -11,7 +11,7 @@
 
 static const char *message, *message_file;
 static struct opt_list meta;
-static int allow_empty, rehash, quiet, json, retry;
+static int allow_empty, rehash, quiet, json, retry, progress = -1;
 static const char *const syn[] = {
 	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--retry] [--quiet | --json] [<file>...]",
 	NULL };
@@ -24,6 +24,7 @@ static const struct opt opts[] = {
 	{ "retry", 0, OPT_FLAG, &retry, NULL, "when another commit moves the branch at once, commit again on top" },
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
 	{ "json", 0, OPT_FLAG, &json, NULL, "print the new version as JSON" },
+	{ "progress", 0, OPT_FLAG, &progress, NULL, "show progress on stderr (default: on a terminal; --no-progress: never)" },
 	{ NULL }
 };
 const struct cmd_usage usage_commit = { "commit", syn, opts, "file" };
@@ -75,6 +76,7 @@ static void backoff(unsigned n)
 
 int cmd_commit(int argc, char **argv)
 {
+	struct progress bar;
 	mvc_commit_options o = MVC_COMMIT_OPTIONS_INIT;
 	mvc_commit_stats st;
 	mvc_repo *repo = NULL;
@@ -104,6 +106,9 @@ int cmd_commit(int argc, char **argv)
 	o.nmeta = meta.count;
 	o.allow_empty = allow_empty;
 	o.rehash = rehash;
+	progress_init(&bar, "commit", progress, quiet || json);
+	o.progress = progress_cb;
+	o.progress_payload = &bar;
 	/* --retry: the branch moved under us, so commit again on the new HEAD.
 	 * The attempt is redone whole; for a small change that is cheap. */
 	for (unsigned attempt = 1;; attempt++) {
@@ -116,6 +121,7 @@ int cmd_commit(int argc, char **argv)
 		}
 		backoff(attempt);
 	}
+	progress_end(&bar);
 	if (error < 0) {
 		rc = fail(error);
 		goto done;

@@ -62,12 +62,12 @@ _mvc_opts()
 {
 	case $1 in
 	init)     echo "--quiet -q --help -h" ;;
-	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --retry --quiet -q --json --help -h" ;;
+	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --retry --quiet -q --json --progress --no-progress --help -h" ;;
 	status)   echo "--json --rehash --exit-code --quiet -q --help -h" ;;
 	log)      echo "--oneline --max-count -n --channel --json --help -h" ;;
 	show)     echo "--summary -s --json --help -h" ;;
 	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --help -h" ;;
-	checkout) echo "--output -o --force -f --quiet -q --help -h" ;;
+	checkout) echo "--output -o --force -f --quiet -q --progress --no-progress --help -h" ;;
 	branch)   echo "--delete -d --force -f --json --help -h" ;;
 	switch)   echo "--create -c --force -f --quiet -q --help -h" ;;
 	tag)      echo "--message -m --delete -d --json --help -h" ;;

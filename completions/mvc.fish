@@ -246,6 +246,8 @@ complete -c mvc -n '__mvc_using commit' -s m -l message -x -d "the version's mes
 complete -c mvc -n '__mvc_using commit' -s F -l file -r -F -d "read the message from a file ('-': stdin)"
 complete -c mvc -n '__mvc_using commit' -l meta -x -d 'record metadata (repeatable), e.g. num-examples=120000'
 complete -c mvc -n '__mvc_using commit' -l allow-empty -d 'commit even if nothing changed'
+complete -c mvc -n '__mvc_using commit' -l progress -d 'show progress on stderr'
+complete -c mvc -n '__mvc_using commit' -l no-progress -d 'never show progress'
 complete -c mvc -n '__mvc_using commit' -l rehash -d 'hash every file even if its size and mtime match'
 complete -c mvc -n '__mvc_using commit' -l retry -d 'when another commit moves the branch at once, commit again on top'
 complete -c mvc -n '__mvc_using commit' -s q -l quiet -d 'print nothing on success'
@@ -285,6 +287,8 @@ complete -c mvc -n '__mvc_using diff' -s h -l help -d 'show this help'
 
 # checkout
 complete -c mvc -n '__mvc_using checkout' -s o -l output -r -F -d 'write the file to <path> instead of the working directory'
+complete -c mvc -n '__mvc_using checkout' -l progress -d 'show progress on stderr'
+complete -c mvc -n '__mvc_using checkout' -l no-progress -d 'never show progress'
 complete -c mvc -n '__mvc_using checkout' -s f -l force -d 'overwrite files with uncommitted changes'
 complete -c mvc -n '__mvc_using checkout' -s q -l quiet -d 'print nothing on success'
 complete -c mvc -n '__mvc_using checkout' -s h -l help -d 'show this help'

@@ -11,6 +11,8 @@
 #include "pool.h"
 
 typedef struct writer {
+	const mvc_checkout_options *opts;
+	uint64_t *done, total;    /* progress over every file written */
 	int fd;
 	uint64_t written, flushed;
 	const char *what;     /* the file, for messages */
@@ -23,6 +25,10 @@ static int out_write(writer *w, const void *data, size_t len)
 
 	w->written += len;
 	mvc__writeback(w->fd, &w->flushed, w->written);
+	if (w->opts && w->opts->progress && w->done) {
+		*w->done += len;
+		w->opts->progress(*w->done, w->total, w->opts->progress_payload);
+	}
 	return error;
 }
 
@@ -240,7 +246,8 @@ static int fsync_dir(const char *dir)
 
 /* Write a stored file to `dest` through a temporary file and a rename. */
 static int materialise(git_repository *git, const git_tree *ftree, const mvc_manifest *m,
-                       const char *path, const char *dest)
+                       const char *path, const char *dest, const mvc_checkout_options *opts,
+                       uint64_t *done, uint64_t total)
 {
 	char *d1 = mvc__strdup(dest), *d2 = mvc__strdup(dest);
 	mvc_buf tmp = MVC_BUF_INIT;
@@ -252,6 +259,9 @@ static int materialise(git_repository *git, const git_tree *ftree, const mvc_man
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
 	w.what = dest;
+	w.opts = opts;
+	w.done = done;
+	w.total = total;
 	if (!d1 || !d2) {
 		error = MVC_ENOMEM;
 		goto done;
@@ -352,7 +362,11 @@ int mvc_checkout_to(mvc_repo *repo, const char *rev, const char *path, const cha
 	if ((error = mvc__file_tree(&ft, git, root, path)) < 0 ||
 	    (error = mvc__tree_manifest(&m, git, ft, path)) < 0)
 		goto done;
-	error = materialise(git, ft, m, path, out_path);
+	{
+		uint64_t done = 0;
+
+		error = materialise(git, ft, m, path, out_path, opts, &done, m->file_size);
+	}
 done:
 	mvc_manifest_free(m);
 	mvc_strings_free(files, nfiles);
@@ -429,7 +443,7 @@ int mvc_checkout_paths(mvc_repo *repo, const char *rev, const char *const *paths
 	target *ts = NULL;
 	mvc_state st;
 	mvc_oid vid;
-	uint64_t chunk_size;
+	uint64_t chunk_size, done = 0, total = 0;
 	int error;
 
 	memset(&st, 0, sizeof(st));
@@ -477,6 +491,9 @@ int mvc_checkout_paths(mvc_repo *repo, const char *rev, const char *const *paths
 			goto done;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		if (!ts[i].skip)
+			total += ts[i].m->file_size;
 	for (size_t i = 0; i < n; i++) {
 		target *t = &ts[i];
 		int64_t started = mvc__now_ns();
@@ -493,7 +510,8 @@ int mvc_checkout_paths(mvc_repo *repo, const char *rev, const char *const *paths
 				if (error < 0)
 					goto done;
 			}
-			if ((error = materialise(git, t->ftree, t->m, t->path, t->fspath)) < 0)
+			if ((error = materialise(git, t->ftree, t->m, t->path, t->fspath, opts, &done,
+			         total)) < 0)
 				goto done;
 		}
 		mvc__state_set(&st, t->path, t->fspath, t->m->digest, &vid, started);

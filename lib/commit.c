@@ -99,6 +99,8 @@ typedef struct commit_ctx {
 	const char *store;
 	seen_map seen;
 	mvc_commit_stats *stats;
+	const mvc_commit_options *opts;
+	uint64_t done_bytes, total_bytes;
 } commit_ctx;
 
 static int validate(mvc_repo *repo, const char *path, const char *source)
@@ -480,6 +482,9 @@ static int chunk_done(void *p, size_t item)
 	size_t dup;
 	int error;
 
+	c->done_bytes += j->ref.len;
+	if (c->opts->progress)
+		c->opts->progress(c->done_bytes, c->total_bytes, c->opts->progress_payload);
 	if (s->reused) {
 		char cname[24];
 
@@ -522,9 +527,11 @@ static int store_chunks(commit_ctx *c)
 
 	if (c->njobs == 0)
 		return 0;
-	for (size_t i = 0; i < c->njobs; i++)
+	for (size_t i = 0; i < c->njobs; i++) {
 		if (c->jobs[i].ref.len > maxchunk)
 			maxchunk = c->jobs[i].ref.len;
+		c->total_bytes += c->jobs[i].ref.len;
+	}
 	c->nthreads = mvc__pool_threads();
 	if (c->nthreads > c->njobs)
 		c->nthreads = (unsigned)c->njobs;
@@ -729,6 +736,7 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 	memset(stats, 0, sizeof(*stats));
 	c.stats = stats;
 	c.git = git;
+	c.opts = opts;
 	if (!opts || opts->version != MVC_COMMIT_OPTIONS_VERSION)
 		return mvc__err(MVC_EINVALID, "bad commit options version");
 	for (size_t i = 0; i < opts->nmeta; i++)

@@ -17,10 +17,12 @@ extern "C" {
 typedef struct mvc_checkout_options {
 	unsigned version;
 	int force;       /* overwrite tracked files with uncommitted changes */
+	mvc_progress_cb progress;   /* bytes written, of all the files written */
+	void *progress_payload;
 } mvc_checkout_options;
 
 #define MVC_CHECKOUT_OPTIONS_VERSION 1
-#define MVC_CHECKOUT_OPTIONS_INIT { MVC_CHECKOUT_OPTIONS_VERSION, 0 }
+#define MVC_CHECKOUT_OPTIONS_INIT { MVC_CHECKOUT_OPTIONS_VERSION, 0, NULL, NULL }
 
 /*
  * Write the file `path` of version `rev` to `out_path` (any location).

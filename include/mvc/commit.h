@@ -26,10 +26,13 @@ typedef struct mvc_commit_options {
 	/* Parents after the current version (aggregate's inputs). */
 	const mvc_oid *extra_parents;
 	size_t nextra_parents;
+	mvc_progress_cb progress;   /* bytes read, of all the files read */
+	void *progress_payload;
 } mvc_commit_options;
 
 #define MVC_COMMIT_OPTIONS_VERSION 1
-#define MVC_COMMIT_OPTIONS_INIT { MVC_COMMIT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, 0 }
+#define MVC_COMMIT_OPTIONS_INIT { MVC_COMMIT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, 0, \
+                                  NULL, NULL }
 
 typedef struct mvc_commit_stats {
 	size_t files;

@@ -50,6 +50,12 @@ typedef struct mvc_oid {
 /* Write the 40 hex digits of `oid` and a NUL into `out`. */
 void mvc_oid_fmt(char out[MVC_OID_HEXSZ + 1], const mvc_oid *oid);
 
+/*
+ * Progress of a long operation: `done` of `total` bytes.  Called on the
+ * thread that started the operation, at most once per chunk.
+ */
+typedef void (*mvc_progress_cb)(uint64_t done, uint64_t total, void *payload);
+
 /* BLAKE2b-256 digest, the unit of content identity in mvc. */
 #define MVC_DIGEST_SIZE 32
 #define MVC_DIGEST_HEXSZ 64

@@ -162,6 +162,18 @@ cp "$T/models/v1.st" models/m.safetensors
 check "the code repository's history is untouched" test "$(git log --format=%s)" = code
 check "the model repository has its own history" test "$(git --git-dir=models/.mvc log --format=%s)" = "in code repo"
 
+# progress: forced on with --progress, never on a pipe without it
+cd "$T/models"
+"$MVC" checkout --progress HEAD -o "$T/p.st" model.safetensors 2>"$T/p.err"
+check "checkout --progress reports on stderr" grep -q 'checkout: 100%' "$T/p.err"
+"$MVC" checkout HEAD -o "$T/p.st" model.safetensors 2>"$T/p.err"
+check "no progress on a pipe by default" sh -c "! grep -q '%' '$T/p.err'"
+cp "$T/models/v2.st" m.safetensors 2>/dev/null
+"$MVC" commit --progress -m progress m.safetensors 2>"$T/p.err" >/dev/null
+check "commit --progress reports on stderr" grep -q 'commit: 100%' "$T/p.err"
+"$MVC" commit --json --progress --no-progress -m again --allow-empty 2>"$T/p.err" >/dev/null
+check "--no-progress wins when last" sh -c "! grep -q '%' '$T/p.err'"
+
 # help and usage
 check "mvc help commit" sh -c "'$MVC' help commit | grep -q 'usage: mvc commit'"
 check "mvc commit --help" sh -c "'$MVC' commit --help | grep -q -- '--meta'"
