@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 	json_error_t err;
 	json_t *root, *v;
 	char *path, *tok, *save = NULL;
+	int rc = 0;
 
 	if (argc < 2)
 		return 2;
@@ -28,21 +29,25 @@ int main(int argc, char **argv)
 	for (tok = strtok_r(path, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save)) {
 		if (!strcmp(tok, "#")) {
 			printf("%zu\n", json_is_array(v) ? json_array_size(v) : json_object_size(v));
-			return 0;
+			goto done;
 		}
 		if (json_is_array(v))
 			v = json_array_get(v, strtoul(tok, NULL, 10));
 		else
 			v = json_object_get(v, tok);
 	}
-	if (!v)
-		return 1;
-	if (json_is_string(v)) {
+	if (!v) {
+		rc = 1;
+	} else if (json_is_string(v)) {
 		puts(json_string_value(v));
 	} else {
 		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		puts(s);
 		free(s);
 	}
-	return 0;
+done:
+	/* free everything: under LeakSanitizer a leak loses the unflushed output */
+	free(path);
+	json_decref(root);
+	return rc;
 }
