@@ -211,6 +211,25 @@ static int kept_elsewhere(int *kept, git_repository *git, const char *except, co
 	return 0;
 }
 
+/* Remove the upstream settings git keeps for a branch, if any. */
+static void unset_branch_config(git_repository *git, const char *name)
+{
+	static const char *const keys[] = { "remote", "merge", "pushRemote", "rebase" };
+	git_config *cfg = NULL;
+	mvc_buf key = MVC_BUF_INIT;
+
+	if (git_repository_config(&cfg, git) < 0)
+		return;
+	for (size_t i = 0; i < MVC_ARRAY_SIZE(keys); i++) {
+		key.len = 0;
+		if (mvc_buf_printf(&key, "branch.%s.%s", name, keys[i]) == 0)
+			git_config_delete_entry(cfg, key.ptr);
+	}
+	git_error_clear();
+	mvc_buf_free(&key);
+	git_config_free(cfg);
+}
+
 int mvc_branch_delete(mvc_repo *repo, const char *name, int force)
 {
 	git_repository *git = mvc__repo_git(repo);
@@ -239,9 +258,17 @@ int mvc_branch_delete(mvc_repo *repo, const char *name, int force)
 			goto done;
 		}
 	}
-	if ((rc = git_branch_delete(ref)) < 0)
+	/*
+	 * Not git_branch_delete(): libgit2 1.5.1 leaks pcre2 match data when it
+	 * clears branch.<name>.* by regex.  mvc writes no branch config; the
+	 * upstream keys git may have set are removed one by one.
+	 */
+	if ((rc = git_reference_delete(ref)) < 0) {
 		error = mvc__err_git(rc == GIT_EMODIFIED || rc == GIT_ELOCKED ? MVC_ECONFLICT : MVC_EIO,
 		    "cannot delete branch '%s'", q);
+		goto done;
+	}
+	unset_branch_config(git, name);
 done:
 	git_object_free(obj);
 	git_reference_free(ref);

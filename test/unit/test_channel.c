@@ -652,7 +652,22 @@ static void test_branches(void **state)
 	assert_ok(mvc_branch_create(NULL, f->repo, "side2", "review"));
 	assert_ok(mvc_channel_delete(f->repo, "review"));
 	assert_err(mvc_branch_delete(f->repo, "side2", 0), MVC_EINVALID, "--force");
-	assert_ok(mvc_branch_delete(f->repo, "side2", 1));
+	{
+		/* upstream settings made with git go with the branch */
+		git_config *cfg = NULL;
+		git_config_entry *e = NULL;
+
+		assert_int_equal(git_repository_config(&cfg, git), 0);
+		assert_int_equal(git_config_set_string(cfg, "branch.side2.remote", "origin"), 0);
+		assert_int_equal(git_config_set_string(cfg, "branch.side2.merge", "refs/heads/x"), 0);
+		assert_ok(mvc_branch_delete(f->repo, "side2", 1));
+		git_config_free(cfg);
+		assert_int_equal(git_repository_config(&cfg, git), 0);
+		assert_int_equal(git_config_get_entry(&e, cfg, "branch.side2.remote"), GIT_ENOTFOUND);
+		assert_int_equal(git_config_get_entry(&e, cfg, "branch.side2.merge"), GIT_ENOTFOUND);
+		git_config_free(cfg);
+	}
+	assert_err(mvc_branch_delete(f->repo, "side2", 1), MVC_ENOTFOUND, "no branch 'side2'");
 	git_commit_free(c);
 }
 
