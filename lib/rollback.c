@@ -309,9 +309,10 @@ static int rollback_branch_once(mvc_rollback_result *out, mvc_repo *repo,
 	if ((error = mvc__resolve(&head, git, "HEAD")) < 0 ||
 	    (error = branch_states(&s, git, head)) < 0)
 		goto done;
-	if ((error = mvc_buf_printf(&what, "%s '%s'", strcmp(refname, "HEAD") ? "branch" : "HEAD",
-	         mvc_quote(q, sizeof(q), strncmp(refname, "refs/heads/", 11) ? refname
-	                                                                   : refname + 11))) < 0 ||
+	if ((error = !strcmp(refname, "HEAD")
+	         ? mvc_buf_puts(&what, "the detached HEAD")
+	         : mvc_buf_printf(&what, "branch '%s'", mvc_quote(q, sizeof(q),
+	               strncmp(refname, "refs/heads/", 11) ? refname : refname + 11))) < 0 ||
 	    (error = pick(&target, git, &s, opts, what.ptr, true)) < 0)
 		goto done;
 	git_oid_tostr(hex, sizeof(hex), git_commit_id(target));
