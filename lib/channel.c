@@ -243,6 +243,37 @@ static int git_name_taken(git_repository *git, const char *name, const char **wh
 	return taken;
 }
 
+/*
+ * A new channel cannot live beside one whose name is a directory of its
+ * name or the other way round ("a" and "a/b"): git stores refs as files.
+ */
+static int nesting_check(git_repository *git, const char *name)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	size_t len = strlen(name);
+	char q[MVC_QUOTE_MAX], q2[MVC_QUOTE_MAX];
+	int error = 0;
+
+	if (git_reference_iterator_glob_new(&it, git, PREFIX "*") < 0)
+		return mvc__err_git(MVC_ERROR, "cannot list channels");
+	while (!error && git_reference_next(&ref, it) == 0) {
+		const char *other = git_reference_name(ref) + PREFIX_LEN;
+		size_t olen = strlen(other);
+
+		if ((olen < len && !strncmp(other, name, olen) && name[olen] == '/') ||
+		    (len < olen && !strncmp(other, name, len) && other[len] == '/'))
+			error = mvc__err(MVC_EINVALID,
+			    "channel '%s' cannot exist beside channel '%s' (one would be a "
+			    "directory of the other)", mvc_quote(q, sizeof(q), name),
+			    mvc_quote(q2, sizeof(q2), other));
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	git_reference_iterator_free(it);
+	return error;
+}
+
 int mvc_channel_set(mvc_channel_result *out, mvc_repo *repo, const char *name, const char *rev,
                     const mvc_channel_options *opts)
 {
@@ -269,7 +300,8 @@ int mvc_channel_set(mvc_channel_result *out, mvc_repo *repo, const char *name, c
 	for (unsigned attempt = 0;; attempt++) {
 		git_commit_free(tip);
 		tip = NULL;
-		if ((error = mvc__channel_tip(&tip, &cur, git, refname.ptr, name)) < 0)
+		if ((error = mvc__channel_tip(&tip, &cur, git, refname.ptr, name)) < 0 ||
+		    (!tip && (error = nesting_check(git, name)) < 0))
 			goto done;
 		if (tip && git_oid_equal(&cur, git_commit_id(target))) {
 			/* already there: a repeated deployment is not a move */

@@ -356,6 +356,18 @@ for mode in plain retry; do
 	check "channel $mode: the moves form one line" test "$nonlinear" -eq 0
 	[ "$mode" = retry ] && check "channel retry: all 30 moves succeeded" test "$okn" -eq 30
 done
+# two monitors roll one channel back at once: two rollbacks, one line
+for i in 1 2 3 4 5; do "$MVC" channel set -q race-rb "$(eval echo "\$id$i")"; done
+"$MVC" rollback --retry -q race-rb -m "monitor a" & pa=$!
+"$MVC" rollback --retry -q race-rb -m "monitor b" & pb=$!
+wait "$pa"; ra=$?
+wait "$pb"; rb=$?
+check "concurrent rollbacks with --retry both succeed" test "$ra $rb" = "0 0"
+"$MVC" channel log --json race-rb >"$T/rr.json"
+check "... as two rollback moves" test "$("$JGET" moves.0.action "$T/rr.json") $("$JGET" moves.1.action "$T/rr.json") $("$JGET" moves.2.action "$T/rr.json")" = "rollback rollback set"
+check "... one after the other, never back to a version left" test "$("$MVC" show --json race-rb | "$JGET" id)" = "$id3"
+check "... on one line" test "$(git --git-dir=.mvc rev-parse "$("$JGET" moves.0.id "$T/rr.json")^1")" = "$("$JGET" moves.1.id "$T/rr.json")"
+expect 2 "cannot exist beside channel 'race-rb'" "a channel nested under another" "$MVC" channel set race-rb/x HEAD
 check "git fsck --full --strict at the end" g fsck --full --strict
 
 # --- completions of channel names -----------------------------------------

@@ -319,8 +319,19 @@ static void test_list_and_delete(void **state)
 	assert_ok(mvc_channel_delete(f->repo, "staging"));
 	assert_err(mvc_channel_delete(f->repo, "staging"), MVC_ENOTFOUND, "no channel 'staging'");
 	assert_err(mvc_channel_delete(f->repo, "../x"), MVC_EINVALID, "not a valid");
+	/* git keeps refs as files: "production" and "production/eu" cannot both be */
+	{
+		mvc_channel_options o = MVC_CHANNEL_OPTIONS_INIT;
+
+		assert_err(mvc_channel_set(NULL, f->repo, "production/eu", "HEAD", &o), MVC_EINVALID,
+		    "cannot exist beside channel 'production'");
+		assert_err(mvc_channel_set(NULL, f->repo, "canary", "HEAD", &o), MVC_EINVALID,
+		    "beside channel 'canary/eu'");
+		assert_ok(mvc_channel_set(NULL, f->repo, "canary/us", "HEAD", &o));
+		assert_ok(mvc_channel_set(NULL, f->repo, "produce", "HEAD", &o));
+	}
 	assert_ok(mvc_channel_list(&l, f->repo));
-	assert_int_equal(l->count, 2);
+	assert_int_equal(l->count, 4);
 	mvc_ref_list_free(l);
 	mvc_ref_list_free(NULL);
 }
