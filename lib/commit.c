@@ -503,20 +503,24 @@ static int chunk_done(void *p, size_t item)
 	}
 	if (error < 0)
 		return error;
-	if (!c->pack && (error = mvc__pack_open(&c->pack, c->store)) < 0)
-		return error;
-	if ((error = mvc__pack_append(c->pack, &s->entry)) < 0)
-		return error;
 	j->kind = CHUNK_NEW;
 	j->oid = s->entry.oid;
+	/* already stored (a retried commit, a version seen before): not again.
+	 * It stays CHUNK_NEW for the tree: it is not the parent's chunk. */
+	if (!git_odb_exists_ext(c->odb, &s->entry.oid, GIT_ODB_LOOKUP_NO_REFRESH)) {
+		if (!c->pack && (error = mvc__pack_open(&c->pack, c->store)) < 0)
+			return error;
+		if ((error = mvc__pack_append(c->pack, &s->entry)) < 0)
+			return error;
+		c->stats->chunks_written++;
+		c->stats->bytes_stored += s->stored;
+	}
 	if (s->nchain) {
 		if (!(j->chain = mvc__calloc(s->nchain, sizeof(git_oid))))
 			return MVC_ENOMEM;
 		memcpy(j->chain, s->chain, s->nchain * sizeof(git_oid));
 		j->nchain = (uint8_t)s->nchain;
 	}
-	c->stats->chunks_written++;
-	c->stats->bytes_stored += s->stored;
 	return 0;
 }
 
