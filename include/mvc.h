@@ -17,5 +17,6 @@
 #include "mvc/channel.h"
 #include "mvc/rollback.h"
 #include "mvc/diff.h"
+#include "mvc/aggregate.h"
 
 #endif
