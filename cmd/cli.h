@@ -112,6 +112,7 @@ DECLARE_CMD(switch);
 DECLARE_CMD(tag);
 DECLARE_CMD(channel);
 DECLARE_CMD(rollback);
+DECLARE_CMD(aggregate);
 DECLARE_CMD(help);
 
 #endif

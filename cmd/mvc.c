@@ -17,6 +17,7 @@ const struct cmd commands[] = {
 	{ "tag", cmd_tag, "list, create or delete tags" },
 	{ "channel", cmd_channel, "point a deployment channel at a version; its history" },
 	{ "rollback", cmd_rollback, "move a channel or the branch back to an earlier version" },
+	{ "aggregate", cmd_aggregate, "combine versions into one: federated averaging and more" },
 	{ "help", cmd_help, "show help for mvc or a command" },
 	{ NULL, NULL, NULL }
 };
@@ -24,7 +25,7 @@ const struct cmd commands[] = {
 const struct cmd_usage *const usages[] = {
 	&usage_init, &usage_commit, &usage_status, &usage_log, &usage_show,
 	&usage_diff, &usage_checkout, &usage_branch, &usage_switch, &usage_tag, &usage_channel,
-	&usage_rollback, &usage_help, NULL
+	&usage_rollback, &usage_aggregate, &usage_help, NULL
 };
 
 const struct cmd_usage *find_usage(const char *name)

@@ -73,6 +73,7 @@ _mvc_opts()
 	tag)      echo "--message -m --delete -d --json --help -h" ;;
 	channel)  echo "--message -m --retry --max-count -n --quiet -q --json --help -h" ;;
 	rollback) echo "--to --steps --message -m --retry --force -f --quiet -q --json --help -h" ;;
+	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --dry-run --no-checkout --json --message -m --quiet -q --help -h" ;;
 	help)     echo "--help -h" ;;
 	esac
 }
@@ -87,10 +88,11 @@ _mvc_argopts()
 	tag)      echo "--message -m" ;;
 	channel)  echo "--message -m --max-count -n" ;;
 	rollback) echo "--to --steps --message -m" ;;
+	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --message -m" ;;
 	esac
 }
 
-_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback help"
+_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback aggregate help"
 
 # _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
 _mvc_reply()
@@ -175,7 +177,9 @@ _mvc()
 		case $optword in
 		--file|-F|--output|-o) _mvc_files ;;
 		--sort) _mvc_reply name relative max ;;
-		--to) _mvc_reply $(_mvc_revs "$cdir") ;;
+		--to|--base) _mvc_reply $(_mvc_revs "$cdir") ;;
+		--method) _mvc_reply fedavg mean median trimmed-mean krum interpolate task-arithmetic ;;
+		--int-policy) _mvc_reply first max error ;;
 		--channel) _mvc_reply $(_mvc_channels "$cdir") ;;
 		esac
 		return 0
@@ -263,6 +267,13 @@ _mvc()
 		fi ;;
 	rollback)
 		((npos == 0)) && _mvc_reply $(_mvc_channels "$cdir") ;;
+	aggregate)
+		# revisions, then the files after "--"
+		if ((dashdash)); then
+			_mvc_files
+		else
+			_mvc_reply $(_mvc_revs "$cdir")
+		fi ;;
 	help)
 		((npos == 0)) && _mvc_reply $_mvc_commands ;;
 	esac

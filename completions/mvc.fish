@@ -5,7 +5,7 @@
 # checks them against `mvc <command> --help`.
 
 # Options that take a value, as they may appear before the cursor.
-set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel
+set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy
 
 # The words before the cursor: prints the command, then the -C directory
 # (possibly empty), then the number of arguments after the command, then
@@ -81,6 +81,8 @@ function __mvc_want_rev
             test $p[3] -eq 1
         case channel
             test $p[3] -eq 2; and test (__mvc_first_arg) = set
+        case aggregate
+            test $p[4] -eq 0
         case '*'
             return 1
     end
@@ -153,6 +155,8 @@ function __mvc_want_file
             test $p[3] -gt 0 -o $p[4] -eq 1
         case diff
             test $p[4] -eq 1; or __mvc_has_no_index
+        case aggregate
+            test $p[4] -eq 1
         case '*'
             return 1
     end
@@ -234,6 +238,7 @@ complete -c mvc -n __mvc_needs_command -a switch -d 'change the current branch a
 complete -c mvc -n __mvc_needs_command -a tag -d 'list, create or delete tags'
 complete -c mvc -n __mvc_needs_command -a channel -d 'point a deployment channel at a version; its history'
 complete -c mvc -n __mvc_needs_command -a rollback -d 'move a channel or the branch back to an earlier version'
+complete -c mvc -n __mvc_needs_command -a aggregate -d 'combine versions into one: federated averaging and more'
 complete -c mvc -n __mvc_needs_command -a help -d 'show help for mvc or a command'
 
 # init
@@ -330,9 +335,29 @@ complete -c mvc -n '__mvc_using rollback' -s q -l quiet -d 'print nothing on suc
 complete -c mvc -n '__mvc_using rollback' -l json -d 'print JSON (schema in mvc-rollback(1))'
 complete -c mvc -n '__mvc_using rollback' -s h -l help -d 'show this help'
 
+# aggregate
+complete -c mvc -n '__mvc_using aggregate' -l method -x -a 'fedavg mean median trimmed-mean krum interpolate task-arithmetic' -d 'how to combine (default fedavg)'
+complete -c mvc -n '__mvc_using aggregate' -l weights -x -d 'fedavg: these weights instead of num-examples'
+complete -c mvc -n '__mvc_using aggregate' -l trim -x -d 'trimmed-mean: drop floor(b*n) values at each end'
+complete -c mvc -n '__mvc_using aggregate' -l byzantine -x -d 'krum: inputs that may be Byzantine (needs 2f+3)'
+complete -c mvc -n '__mvc_using aggregate' -l alpha -x -d "interpolate: the second version's weight"
+complete -c mvc -n '__mvc_using aggregate' -l lambda -x -d 'task-arithmetic: scale of the summed updates'
+complete -c mvc -n '__mvc_using aggregate' -l base -x -a '(__mvc_revs)' -d 'measure updates from this version'
+complete -c mvc -n '__mvc_using aggregate' -l clip -x -d 'DP-FedAvg: clip each update to this L2 norm'
+complete -c mvc -n '__mvc_using aggregate' -l noise-multiplier -x -d 'DP-FedAvg: Gaussian noise of std z*c/n'
+complete -c mvc -n '__mvc_using aggregate' -l seed -x -d 'reproducible noise (for tests: not private)'
+complete -c mvc -n '__mvc_using aggregate' -l exclude -x -d 'take these tensors from the first input (repeatable)'
+complete -c mvc -n '__mvc_using aggregate' -l int-policy -x -a 'first max error' -d 'integer tensors: first, max or error'
+complete -c mvc -n '__mvc_using aggregate' -l dry-run -d 'report only: write nothing'
+complete -c mvc -n '__mvc_using aggregate' -l no-checkout -d 'leave the working files as they are'
+complete -c mvc -n '__mvc_using aggregate' -l json -d 'print JSON (schema in mvc-aggregate(1))'
+complete -c mvc -n '__mvc_using aggregate' -s m -l message -x -d "the version's message"
+complete -c mvc -n '__mvc_using aggregate' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using aggregate' -s h -l help -d 'show this help'
+
 # help
 complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
-complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback aggregate help'
 
 # revisions and files, for the commands whose arguments are those
 complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision
