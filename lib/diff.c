@@ -1043,8 +1043,9 @@ static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsign
 		finish_tensor(j->e, &j->total);
 		*decoded += j->total.decoded;
 		if (j->total.differ == 0 && j->total.bytes == 0) {
-			/* equal values under two chunk plans */
+			/* equal values (under two chunk plans, or not hashed) */
 			j->e->status = MVC_DIFF_UNCHANGED;
+			j->e->compared = MVC_DIFF_COMPARE_NONE;
 			j->e->chunks_changed = j->e->chunk_bytes_changed = 0;
 		}
 	}

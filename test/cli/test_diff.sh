@@ -104,7 +104,8 @@ check "json: the summary agrees with the text" grep -q "^$n of 7 tensors changed
 check "json: sorted by name" test "$("$JGET" files.0.tensors.0.name "$T/d.json")" = dense.bias
 check "json: BF16 compared as float" test "$("$JGET" files.0.tensors.0.compared "$T/d.json")" = float
 i=0
-while [ "$("$JGET" files.0.tensors.$i.name "$T/d.json")" != emb ]; do i=$((i + 1)); done
+while [ $i -lt 7 ] && [ "$("$JGET" files.0.tensors.$i.name "$T/d.json")" != emb ]; do i=$((i + 1)); done
+check "json: emb is listed" test $i -lt 7
 check "json: elements" test "$("$JGET" files.0.tensors.$i.elements "$T/d.json")" = 4096
 ec=$("$JGET" files.0.tensors.$i.elements_changed "$T/d.json")
 check "json: elements changed as in the text" grep -q "emb  F32 \[256, 16\]  $ec of 4096 elements" "$T/work.txt"

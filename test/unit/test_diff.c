@@ -845,6 +845,8 @@ static void test_statuses(void **state)
 				assert_int_equal(x->chunks_changed, y->chunks_changed);
 				assert_int_equal(x->chunk_bytes_changed, y->chunk_bytes_changed);
 				assert_int_equal(x->bytes_changed, y->bytes_changed);
+				if (!stat)
+					assert_int_equal(x->compared, y->compared);
 			}
 			mvc_diff_free(dn);
 		}
