@@ -1064,7 +1064,7 @@ static void test_identical(void **state)
 	make_version(&v, 1, 0, 0.1);
 	put(f, &v, "site");
 	for (int i = 0; i < 3; i++) {
-		char msg[16];
+		char msg[32];
 		mvc_oid id;
 
 		snprintf(msg, sizeof(msg), "same %d", i);
