@@ -218,7 +218,7 @@ static double sqdist(const double *x, const double *y, size_t b)
 /* Standard normal values from the keyed stream of one block (Box-Muller). */
 static void gaussian(const agg *a, tctx *t, const atensor *T, uint64_t u, size_t block, size_t b)
 {
-	unsigned char key[crypto_stream_chacha20_KEYBYTES], msg[32];
+	unsigned char key[randombytes_SEEDBYTES], msg[32];
 	size_t pairs = (b + 1) / 2;
 	uint64_t v[4] = { T->file, T->idx, u, block };
 

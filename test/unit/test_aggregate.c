@@ -143,8 +143,9 @@ static void make_version(version *v, unsigned k, unsigned frozen, double spread)
 	}
 }
 
-/* The safetensors bytes of a version (and its tensors' offsets). */
-static unsigned char *build(version *v, const char *meta)
+/* The safetensors bytes of a version (and its tensors' offsets), its
+ * tensors in table order or reversed. */
+static unsigned char *build_order(version *v, const char *meta, int reverse)
 {
 	char hdr[4096];
 	size_t h = 0, off = 0, total = 0;
@@ -152,13 +153,14 @@ static unsigned char *build(version *v, const char *meta)
 
 	h += (size_t)snprintf(hdr + h, sizeof(hdr) - h, "{\"__metadata__\":{\"note\":\"%s\"}",
 	    meta ? meta : "v");
-	for (int t = 0; t < NT; t++) {
+	for (int k = 0; k < NT; k++) {
+		int t = reverse ? NT - 1 - k : k;
 		const tdef *d = &model_def[t];
 		char shape[64] = "";
 
-		for (unsigned k = 0; k < d->ndim; k++)
+		for (unsigned dim = 0; dim < d->ndim; dim++)
 			snprintf(shape + strlen(shape), sizeof(shape) - strlen(shape), "%s%llu",
-			    k ? "," : "", (unsigned long long)d->shape[k]);
+			    dim ? "," : "", (unsigned long long)d->shape[dim]);
 		h += (size_t)snprintf(hdr + h, sizeof(hdr) - h,
 		    ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%s],\"data_offsets\":[%zu,%zu]}",
 		    d->name, d->dtype, shape, off, off + v->len[t]);
@@ -174,13 +176,20 @@ static unsigned char *build(version *v, const char *meta)
 		out[i] = (unsigned char)((uint64_t)h >> (8 * i));
 	memcpy(out + 8, hdr, h);
 	off = 8 + h;
-	for (int t = 0; t < NT; t++) {
+	for (int k = 0; k < NT; k++) {
+		int t = reverse ? NT - 1 - k : k;
+
 		v->off[t] = off;
 		memcpy(out + off, v->data[t], v->len[t]);
 		off += v->len[t];
 	}
 	v->file_len = off;
 	return out;
+}
+
+static unsigned char *build(version *v, const char *meta)
+{
+	return build_order(v, meta, 0);
 }
 
 static void put(const fx *f, version *v, const char *meta)
@@ -1607,6 +1616,59 @@ static void test_plans_threads(void **state)
 	free_ids(ids, 3);
 }
 
+/* Inputs laid out differently (another header, tensors in another
+ * order): tensors are matched by name, and the result has the first
+ * input's layout, header bytes included. */
+static void test_layouts(void **state)
+{
+	fx *f = *state;
+	version vs[3], want;
+	char *ids[3], *hex;
+	double w[3] = { 1.0 / 3, 1.0 / 3, 1.0 / 3 };
+	refctx c = { 0 };
+	mvc_aggregate_options o = MVC_AGGREGATE_OPTIONS_INIT;
+	mvc_aggregate_result *r;
+	static const char *notes[3] = { "first", "a much longer note in the second header", "3" };
+
+	memset(&want, 0, sizeof(want));
+	for (int i = 0; i < 3; i++) {
+		unsigned char *p;
+		mvc_oid id;
+		char msg[16];
+
+		make_version(&vs[i], (unsigned)i + 1, 0, 0.1);
+		p = build_order(&vs[i], notes[i], i == 2);
+		write_bytes(f->model, p, vs[i].file_len);
+		free(p);
+		snprintf(msg, sizeof(msg), "site %d", i);
+		id = commit_model(f, msg, 0);
+		ids[i] = hex_of(&id);
+	}
+	o.method = MVC_AGGREGATE_MEAN;
+	o.checkout = 0;
+	r = run(f, ids, 3, &o);
+	hex = hex_of(&r->id);
+	c.w = w;
+	expect_result(&want, vs, 3, ref_linear, &c, NULL, 0);
+	{
+		size_t len;
+		unsigned char *got = result_bytes(f, hex, &len), *ref = build_order(&vs[0], "first", 0);
+
+		assert_int_equal(len, vs[0].file_len);
+		assert_memory_equal(got, ref, vs[0].off[0]);
+		for (int t = 0; t < NT; t++)
+			assert_memory_equal(got + vs[0].off[t], want.data[t], want.len[t]);
+		free(got);
+		free(ref);
+	}
+	free(hex);
+	mvc_aggregate_result_free(r);
+	version_free(&want);
+	for (int i = 0; i < 3; i++)
+		version_free(&vs[i]);
+	free_ids(ids, 3);
+}
+
 /* The order statistics and outlier scores on their own: NaN sorts last
  * and is outvoted or trimmed away; Krum breaks ties by input order; the
  * modified z-score and its fallbacks. */
@@ -1702,6 +1764,7 @@ int main(void)
 		T(test_refused),
 		T(test_dirty),
 		T(test_plans_threads),
+		T(test_layouts),
 		cmocka_unit_test(test_robust_helpers),
 	};
 
