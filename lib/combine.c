@@ -611,9 +611,9 @@ int mvc__combine_gap(afile *f, uint64_t to)
 	uint64_t gap = to - f->pos;
 	int error;
 
-	if (!gap)
+	if (to == f->pos)
 		return 0;
-	if (f->hpos + gap > (uint64_t)git_blob_rawsize(f->header))
+	if (to < f->pos || f->hpos + gap > (uint64_t)git_blob_rawsize(f->header))
 		return mvc__err(MVC_ECORRUPT, "'%s': the stored header is shorter than its gaps",
 		    f->path);
 	if ((error = mvc_write_all(f->fd, h + f->hpos, (size_t)gap, f->path)) < 0)
