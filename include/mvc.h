@@ -9,6 +9,7 @@
 #include "mvc/codec.h"
 #include "mvc/manifest.h"
 #include "mvc/repo.h"
+#include "mvc/sign.h"
 #include "mvc/version.h"
 #include "mvc/commit.h"
 #include "mvc/checkout.h"

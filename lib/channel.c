@@ -156,7 +156,7 @@ static int trimmed(mvc_buf *b, const char *s)
 
 int mvc__channel_move(git_oid *out, git_repository *git, const char *name, const char *refname,
                       git_commit *tip, const git_commit *target, mvc_channel_action action,
-                      const char *reason)
+                      const char *reason, const mvc_key *key)
 {
 	git_signature *sig = NULL;
 	git_tree *tree = NULL;
@@ -186,11 +186,18 @@ int mvc__channel_move(git_oid *out, git_repository *git, const char *name, const
 	         "Channel: %s\nChannel-Action: %s\nChannel-Target: %s\nChannel-From: %s\n", name,
 	         mvc_channel_action_name(action), to, from)) < 0)
 		goto done;
-	if (git_commit_tree(&tree, target) < 0 || mvc__signature(&sig, git) < 0 ||
-	    git_commit_create(&id, git, NULL, sig, sig, NULL, msg.ptr, tree, np, parents) < 0) {
+	if (git_commit_tree(&tree, target) < 0 || mvc__signature(&sig, git) < 0) {
 		error = mvc__err_git(MVC_EIO, "cannot write the move of channel '%s'",
 		    mvc_quote(q, sizeof(q), name));
 		goto done;
+	}
+	{
+		char what[MVC_QUOTE_MAX + 32];
+
+		snprintf(what, sizeof(what), "the move of channel '%s'", mvc_quote(q, sizeof(q), name));
+		if ((error = mvc__commit_write(&id, git, key, sig, sig, msg.ptr, tree, np, parents,
+		         what)) < 0)
+			goto done;
 	}
 	/* compare-and-swap: only from the move this one was built on */
 	if (tip)
@@ -309,7 +316,7 @@ int mvc_channel_set(mvc_channel_result *out, mvc_repo *repo, const char *name, c
 			break;
 		}
 		error = mvc__channel_move(&id, git, name, refname.ptr, tip, target, MVC_CHANNEL_SET,
-		    opts->message);
+		    opts->message, opts->signing_key);
 		if (error == 0) {
 			moved = 1;
 			break;

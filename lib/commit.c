@@ -747,6 +747,7 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		if ((error = check_meta(opts->meta[i])) < 0)
 			return error;
 	if ((error = build_message(&msg, opts)) < 0 ||
+	    (opts->signing_key && (error = mvc__sign_message_check(msg.ptr)) < 0) ||
 	    (error = mvc_repo_chunk_size(&chunk_size, repo)) < 0)
 		goto done;
 
@@ -871,10 +872,16 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 	}
 	if ((error = lookup_parents(&parents, &nparents, git, parent, opts)) < 0)
 		goto done;
-	if (git_commit_create(&commitid, git, NULL, sig, sig, NULL, msg.ptr, newroot,
-	        nparents, (const git_commit **)parents) < 0) {
-		error = mvc__err_git(MVC_EIO, "cannot write the version");
+	if ((error = mvc__commit_write(&commitid, git, opts->signing_key, sig, sig, msg.ptr, newroot,
+	         nparents, (const git_commit **)parents, "the version")) < 0)
 		goto done;
+	/* the candidate exists; a hook may still refuse it (nothing moved yet) */
+	if (opts->before_ref_update) {
+		mvc_oid cand;
+
+		mvc__oid_from_git(&cand, &commitid);
+		if ((error = opts->before_ref_update(&cand, opts->before_ref_update_payload)) < 0)
+			goto done;
 	}
 	{
 		git_reference *ref = NULL;

@@ -119,4 +119,19 @@ int mvc__channel_rev(git_commit **out, git_repository *git, const char *rev, int
 /* The target of the channel ref `ref` (the last parent of its move). */
 int mvc__channel_ref_target(git_oid *out, git_repository *git, const git_reference *ref);
 
+/*
+ * Write a commit as git_commit_create() does, moving no ref (lib/sign.c).
+ * With `key`, the message gets an Mvc-File-Digest trailer for every
+ * tracked file of `tree` and the commit is signed in its mvcsig header
+ * (include/mvc/sign.h).  `what` names the commit in messages.
+ */
+int mvc__commit_write(git_oid *out, git_repository *git, const mvc_key *key,
+                      const git_signature *author, const git_signature *committer,
+                      const char *message, const git_tree *tree, size_t nparents,
+                      const git_commit **parents, const char *what);
+/* MVC_EINVALID if a message to sign holds Mvc-File-Digest lines of its own. */
+int mvc__sign_message_check(const char *message);
+/* The mvcsig header value for `data`: "mvc-ed25519 <key id> <base64>". */
+int mvc__sign_payload(char **out, const mvc_key *key, const void *data, size_t len);
+
 #endif

@@ -26,6 +26,6 @@ int mvc__channel_tip(git_commit **tip, git_oid *target, git_repository *git,
  */
 int mvc__channel_move(git_oid *out, git_repository *git, const char *name, const char *refname,
                       git_commit *tip, const git_commit *target, mvc_channel_action action,
-                      const char *reason);
+                      const char *reason, const mvc_key *key);
 
 #endif

@@ -257,7 +257,7 @@ static int rollback_channel(mvc_rollback_result *out, mvc_repo *repo, const char
 			goto done;
 		} else {
 			error = mvc__channel_move(&id, git, name, refname.ptr, tip, target,
-			    MVC_CHANNEL_ROLLBACK, opts->message);
+			    MVC_CHANNEL_ROLLBACK, opts->message, opts->signing_key);
 		}
 		if (error == 0)
 			break;
@@ -339,11 +339,13 @@ static int rollback_branch_once(mvc_rollback_result *out, mvc_repo *repo,
 		goto done;
 	/* the old tree as it is: one new commit object, whatever the models' size */
 	parents[0] = head;
-	if (git_commit_tree(&tree, target) < 0 || mvc__signature(&sig, git) < 0 ||
-	    git_commit_create(&id, git, NULL, sig, sig, NULL, msg.ptr, tree, 1, parents) < 0) {
+	if (git_commit_tree(&tree, target) < 0 || mvc__signature(&sig, git) < 0) {
 		error = mvc__err_git(MVC_EIO, "cannot write the rollback");
 		goto done;
 	}
+	if ((error = mvc__commit_write(&id, git, opts->signing_key, sig, sig, msg.ptr, tree, 1,
+	         parents, "the rollback")) < 0)
+		goto done;
 	rc = git_reference_create_matching(&ref, git, refname, &id, 1, git_commit_id(head),
 	    "mvc rollback");
 	if (rc == GIT_EEXISTS || rc == GIT_EMODIFIED || rc == GIT_ELOCKED) {

@@ -31,6 +31,7 @@
  */
 #include "repo.h"
 #include "refs.h"
+#include "sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,10 +92,11 @@ typedef struct mvc_channel_options {
 	unsigned version;
 	const char *message;     /* the reason, recorded in the move; may be NULL */
 	int retry;               /* on a lost compare-and-swap, rebuild and retry */
+	const mvc_key *signing_key; /* sign the move (include/mvc/sign.h); NULL: unsigned */
 } mvc_channel_options;
 
 #define MVC_CHANNEL_OPTIONS_VERSION 1
-#define MVC_CHANNEL_OPTIONS_INIT { MVC_CHANNEL_OPTIONS_VERSION, NULL, 0 }
+#define MVC_CHANNEL_OPTIONS_INIT { MVC_CHANNEL_OPTIONS_VERSION, NULL, 0, NULL }
 
 typedef struct mvc_channel_result {
 	mvc_oid move;            /* the new move (the tip, when nothing moved) */

@@ -4,6 +4,7 @@
  * Recording a new version of tracked model files.
  */
 #include "repo.h"
+#include "sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,11 +29,28 @@ typedef struct mvc_commit_options {
 	size_t nextra_parents;
 	mvc_progress_cb progress;   /* bytes read, of all the files read */
 	void *progress_payload;
+	/*
+	 * Sign the version with this key (include/mvc/sign.h): the message
+	 * gets an Mvc-File-Digest trailer per file and the commit an mvcsig
+	 * header.  NULL: unsigned.
+	 */
+	const mvc_key *signing_key;
+	/*
+	 * Called once the version's objects are all written and before the
+	 * branch moves, with the id of the candidate version (readable by
+	 * any process through the store: `mvc check <id>` works).  A
+	 * negative return (an MVC_E* code, with its message set, for
+	 * example MVC_EREFUSED) is returned by mvc_commit() and the branch
+	 * stays where it was.  The library runs no processes: mvc(1) runs
+	 * the store's pre-commit hook from here.
+	 */
+	int (*before_ref_update)(const mvc_oid *candidate, void *payload);
+	void *before_ref_update_payload;
 } mvc_commit_options;
 
 #define MVC_COMMIT_OPTIONS_VERSION 1
 #define MVC_COMMIT_OPTIONS_INIT { MVC_COMMIT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, 0, \
-                                  NULL, NULL }
+                                  NULL, NULL, NULL, NULL, NULL }
 
 typedef struct mvc_commit_stats {
 	size_t files;

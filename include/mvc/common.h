@@ -28,6 +28,7 @@ enum {
 	MVC_EIO = -10,        /* a system call failed */
 	MVC_ENOMEM = -11,
 	MVC_EUNCHANGED = -12, /* nothing to commit */
+	MVC_EREFUSED = -13,   /* a hook or check refused the update (nothing moved) */
 	MVC_ITEROVER = -31    /* an iterator has no more items (not an error) */
 };
 

@@ -14,6 +14,7 @@
  * never flips back to the version the first one left.
  */
 #include "repo.h"
+#include "sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,10 +27,11 @@ typedef struct mvc_rollback_options {
 	const char *message;     /* the reason; may be NULL */
 	int retry;               /* on a lost compare-and-swap, re-plan and retry */
 	int force;               /* branch: overwrite working files with changes */
+	const mvc_key *signing_key; /* sign the move or commit; NULL: unsigned */
 } mvc_rollback_options;
 
 #define MVC_ROLLBACK_OPTIONS_VERSION 1
-#define MVC_ROLLBACK_OPTIONS_INIT { MVC_ROLLBACK_OPTIONS_VERSION, NULL, 0, NULL, 0, 0 }
+#define MVC_ROLLBACK_OPTIONS_INIT { MVC_ROLLBACK_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, NULL }
 
 typedef struct mvc_rollback_result {
 	mvc_oid commit;          /* the new move, or the new commit on the branch */

@@ -482,18 +482,18 @@ static void test_move_compare_and_swap(void **state)
 	g = git_id(&f->v[3]);
 	assert_int_equal(git_commit_lookup(&target, git, &g), 0);
 	assert_err(mvc__channel_move(&id, git, "production", refname.ptr, stale, target,
-	    MVC_CHANNEL_SET, NULL), MVC_ECONFLICT, "moved meanwhile");
+	    MVC_CHANNEL_SET, NULL, NULL), MVC_ECONFLICT, "moved meanwhile");
 	ref_hex(f, refname.ptr, after);
 	assert_string_equal(before, after);
 	/* creating a channel that someone else created meanwhile loses too */
 	assert_err(mvc__channel_move(&id, git, "production", refname.ptr, NULL, target,
-	    MVC_CHANNEL_SET, NULL), MVC_ECONFLICT, "moved meanwhile");
+	    MVC_CHANNEL_SET, NULL, NULL), MVC_ECONFLICT, "moved meanwhile");
 	ref_hex(f, refname.ptr, after);
 	assert_string_equal(before, after);
 	/* from the real tip it wins */
 	assert_ok(mvc__channel_tip(&tip, &cur, git, refname.ptr, "production"));
 	assert_ok(mvc__channel_move(&id, git, "production", refname.ptr, tip, target,
-	    MVC_CHANNEL_SET, NULL));
+	    MVC_CHANNEL_SET, NULL, NULL));
 	assert_target(f, "production", 3);
 	git_commit_free(tip);
 	git_commit_free(stale);
