@@ -18,6 +18,7 @@
 #include "mvc/channel.h"
 #include "mvc/rollback.h"
 #include "mvc/diff.h"
+#include "mvc/check.h"
 #include "mvc/aggregate.h"
 
 #endif

@@ -731,6 +731,7 @@ typedef struct tjob {
 	int aligned;             /* same chunk plan: item i is chunk i on both sides */
 	int hashed;              /* and the chunk digests are known */
 	git_oid *oa, *ob;        /* chunk blobs of stored sides */
+	int values_only;         /* unchanged: read for its values (all_values) */
 	size_t first;            /* its first work item */
 	acc total;
 } tjob;
@@ -959,9 +960,10 @@ static void finish_tensor(mvc_diff_tensor *e, const acc *a)
 	e->nonfinite_changed = a->nonfinite;
 }
 
-/* Compare the values of the changed tensors of a file pair. */
+/* Compare the values of the changed tensors of a file pair (with `all`,
+ * read unchanged float tensors too, for their NaN and Inf counts). */
 static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsigned nthreads,
-                          uint64_t *decoded)
+                          int all, uint64_t *decoded)
 {
 	run r;
 	size_t nitems = 0;
@@ -978,8 +980,11 @@ static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsign
 		tjob *j = &r.jobs[r.njobs];
 		unsigned w;
 
-		if (e->status != MVC_DIFF_CHANGED)
+		if (e->status != MVC_DIFF_CHANGED &&
+		    !(all && e->status == MVC_DIFF_UNCHANGED &&
+		      compare_kind(e->new_tensor->dtype) == MVC_DIFF_COMPARE_FLOAT))
 			continue;
+		j->values_only = e->status == MVC_DIFF_UNCHANGED;
 		j->e = e;
 		j->ta = (const mvc_manifest_tensor *)(const void *)e->old_tensor;
 		j->tb = (const mvc_manifest_tensor *)(const void *)e->new_tensor;
@@ -1042,7 +1047,7 @@ static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsign
 
 		finish_tensor(j->e, &j->total);
 		*decoded += j->total.decoded;
-		if (j->total.differ == 0 && j->total.bytes == 0) {
+		if (j->total.differ == 0 && j->total.bytes == 0 && !j->values_only) {
 			/* equal values (under two chunk plans, or not hashed) */
 			j->e->status = MVC_DIFF_UNCHANGED;
 			j->e->compared = MVC_DIFF_COMPARE_NONE;
@@ -1152,7 +1157,7 @@ static int diff_pair(ctx *c, mvc_diff_file *f, side *a, side *b, int same)
 		/* the manifests are still reachable through the sides' readers */
 		a->m = (mvc_manifest *)f->old_manifest;
 		b->m = (mvc_manifest *)f->new_manifest;
-		error = compare_values(f, a, b, c->nthreads, &decoded);
+		error = compare_values(f, a, b, c->nthreads, c->opts->all_values, &decoded);
 		a->m = b->m = NULL;
 		if (error < 0)
 			return error;

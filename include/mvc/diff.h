@@ -140,6 +140,14 @@ typedef struct mvc_diff_options {
 	 * difference counts. */
 	double tolerance;
 	unsigned threads;              /* 0: MVC_THREADS, else every core */
+	/*
+	 * Read the values of unchanged float tensors too (not with stat):
+	 * they keep status UNCHANGED but are compared FLOAT, so nan_count,
+	 * inf_count and l2_new describe every float tensor found on both
+	 * sides.  A version against itself then gives the NaN and Inf counts
+	 * of all its float tensors, each chunk read once (mvc check --no-nan).
+	 */
+	int all_values;
 } mvc_diff_options;
 
 #define MVC_DIFF_OPTIONS_VERSION 1
