@@ -19,6 +19,7 @@
 #include "mvc/rollback.h"
 #include "mvc/diff.h"
 #include "mvc/check.h"
+#include "mvc/fsck.h"
 #include "mvc/aggregate.h"
 
 #endif
