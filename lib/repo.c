@@ -125,6 +125,55 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/*
+ * Inside a git hook git names the repository in GIT_DIR and, during
+ * pre-receive, keeps the pushed objects in a quarantine directory
+ * (GIT_OBJECT_DIRECTORY, with the repository's own objects in
+ * GIT_ALTERNATE_OBJECT_DIRECTORIES): libgit2 opens it as git would.  Only
+ * a bare repository is taken, which every mvc store and server repository
+ * is: a code repository's hooks export GIT_DIR too, and mvc run from one
+ * of those means the .mvc store that the search finds.  MVC_ENOTFOUND,
+ * with no message, when GIT_DIR names no bare repository.  The working
+ * directory is MVC_WORK_TREE, else the store's parent, as for MVC_DIR.
+ */
+static int open_git_env(mvc_repo **out, const char *gitdir, const char *wt)
+{
+	git_repository *probe = NULL;
+	mvc_repo *r = NULL;
+	char *slash;
+	int bare, error;
+
+	bare = git_repository_open_ext(&probe, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0 &&
+	    git_repository_is_bare(probe);
+	git_repository_free(probe);
+	if (!bare) {
+		git_error_clear();
+		return MVC_ENOTFOUND;
+	}
+	if (!(r = mvc__calloc(1, sizeof(*r))))
+		return MVC_ENOMEM;
+	if (!(r->path = realpath(gitdir, NULL)) ||
+	    !(r->workdir = realpath(wt && *wt ? wt : gitdir, NULL))) {
+		error = mvc__err_sys("cannot open repository '%s'", wt && *wt && r->path ? wt : gitdir);
+		goto fail;
+	}
+	if (!(wt && *wt)) {
+		if ((slash = strrchr(r->workdir, '/')) && slash != r->workdir)
+			*slash = '\0';
+		else
+			strcpy(r->workdir, "/");
+	}
+	if (git_repository_open_ext(&r->git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+		error = mvc__err_git(MVC_ENOTFOUND, "cannot open the repository of GIT_DIR '%s'", gitdir);
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	mvc_repo_free(r);
+	return error;
+}
+
 int mvc_repo_open(mvc_repo **out, const char *start)
 {
 	const char *env = getenv("MVC_DIR"), *wt = getenv("MVC_WORK_TREE");
@@ -152,6 +201,8 @@ int mvc_repo_open(mvc_repo **out, const char *start)
 		free(parent);
 		return error;
 	}
+	if ((env = getenv("GIT_DIR")) && *env && (error = open_git_env(out, env, wt)) != MVC_ENOTFOUND)
+		return error;
 	if (!(dir = realpath(start ? start : ".", NULL)))
 		return mvc__err_sys("cannot resolve '%s'", start ? start : ".");
 	for (;;) {

@@ -24,8 +24,12 @@ int mvc_repo_init(mvc_repo **out, const char *dir);
 /*
  * Open the repository that holds `start` (a directory): the MVC_DIR
  * environment variable names the store directly (its parent is the working
- * directory unless MVC_WORK_TREE says otherwise); otherwise `.mvc` is
- * looked for in `start` and each parent.  MVC_ENOTFOUND when there is none.
+ * directory unless MVC_WORK_TREE says otherwise); else GIT_DIR, when it
+ * names a bare repository (mvc run from a git hook: git's environment is
+ * honoured, GIT_OBJECT_DIRECTORY and GIT_ALTERNATE_OBJECT_DIRECTORIES
+ * included, so objects in pre-receive's quarantine are seen); otherwise
+ * `.mvc` is looked for in `start` and each parent.  MVC_ENOTFOUND when
+ * there is none.
  */
 int mvc_repo_open(mvc_repo **out, const char *start);
 

@@ -314,6 +314,98 @@ static void test_mvc_dir_bad(void **state)
 	free(file);
 }
 
+static void unset_git_env(void)
+{
+	unsetenv("GIT_DIR");
+	unsetenv("GIT_OBJECT_DIRECTORY");
+	unsetenv("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+}
+
+/*
+ * Inside a git hook: GIT_DIR names the repository, and during pre-receive
+ * the pushed objects sit in a quarantine directory that only git's
+ * environment reveals.
+ */
+static void test_git_dir(void **state)
+{
+	fx *f = *state;
+	mvc_repo *r = NULL;
+	git_repository *code = NULL;
+	git_odb *q = NULL;
+	git_oid id, own;
+	char *store = path_join(f->work, ".mvc"), *objects = path_join(store, "objects");
+	char *quarantine = path_join(objects, "incoming-test"), *codedir = sub(f, "code");
+	char *codegit = path_join(codedir, ".git"), *elsewhere = sub(f, "elsewhere");
+
+	assert_ok(mvc_repo_init(&r, f->work));
+	mvc_repo_free(r);
+	r = NULL;
+	mkdirs(elsewhere);
+	setenv("GIT_DIR", store, 1);
+	assert_ok(mvc_repo_open(&r, elsewhere));
+	assert_string_equal(mvc_repo_path(r), store);
+	assert_string_equal(mvc_repo_workdir(r), f->work);
+	mvc_repo_free(r);
+	/* a blob only in the quarantine */
+	mkdirs(quarantine);
+	assert_int_equal(git_odb_open(&q, quarantine), 0);
+	assert_int_equal(git_odb_write(&id, q, "pushed", 6, GIT_OBJECT_BLOB), 0);
+	git_odb_free(q);
+	assert_ok(mvc_repo_open(&r, elsewhere));
+	{
+		git_odb *odb = NULL;
+
+		assert_int_equal(git_repository_odb(&odb, mvc__repo_git(r)), 0);
+		assert_false(git_odb_exists(odb, &id));
+		/* one object of the repository's own */
+		assert_int_equal(git_odb_write(&own, odb, "own", 3, GIT_OBJECT_BLOB), 0);
+		git_odb_free(odb);
+	}
+	mvc_repo_free(r);
+	setenv("GIT_OBJECT_DIRECTORY", quarantine, 1);
+	setenv("GIT_ALTERNATE_OBJECT_DIRECTORIES", objects, 1);
+	assert_ok(mvc_repo_open(&r, elsewhere));
+	{
+		git_odb *odb = NULL;
+
+		assert_int_equal(git_repository_odb(&odb, mvc__repo_git(r)), 0);
+		assert_true(git_odb_exists(odb, &id));
+		/* and the repository's own objects through the alternate */
+		assert_true(git_odb_exists(odb, &own));
+		git_odb_free(odb);
+	}
+	mvc_repo_free(r);
+	r = NULL;
+	unset_git_env();
+	/* a code repository's GIT_DIR (not bare) is not a store: search */
+	assert_int_equal(git_repository_init(&code, codedir, 0), 0);
+	git_repository_free(code);
+	setenv("GIT_DIR", codegit, 1);
+	assert_err(mvc_repo_open(&r, elsewhere), MVC_ENOTFOUND, "not in an mvc repository");
+	assert_ok(mvc_repo_open(&r, f->work));
+	assert_string_equal(mvc_repo_path(r), store);
+	mvc_repo_free(r);
+	r = NULL;
+	/* nor is a directory that is no repository at all */
+	setenv("GIT_DIR", elsewhere, 1);
+	assert_ok(mvc_repo_open(&r, f->work));
+	mvc_repo_free(r);
+	r = NULL;
+	/* MVC_DIR comes first */
+	setenv("GIT_DIR", codegit, 1);
+	setenv("MVC_DIR", store, 1);
+	assert_ok(mvc_repo_open(&r, elsewhere));
+	assert_string_equal(mvc_repo_path(r), store);
+	mvc_repo_free(r);
+	unset_git_env();
+	free(store);
+	free(objects);
+	free(quarantine);
+	free(codedir);
+	free(codegit);
+	free(elsewhere);
+}
+
 /* mvc_repo_relpath: run from tmp/w unless said otherwise. */
 static void rel_ok(const fx *f, const char *in, const char *want)
 {
@@ -547,6 +639,7 @@ int main(void)
 		T(test_mvc_dir),
 		T(test_mvc_dir_renamed_store),
 		T(test_mvc_dir_bad),
+		T(test_git_dir),
 		R(test_relpath_normalise),
 		R(test_relpath_sequence),
 		R(test_relpath_absolute),
@@ -562,5 +655,6 @@ int main(void)
 	setenv("HOME", "/nonexistent-mvc-test-home", 1);
 	setenv("XDG_CONFIG_HOME", "/nonexistent-mvc-test-home", 1);
 	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	unset_git_env();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
