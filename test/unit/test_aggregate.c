@@ -1634,7 +1634,7 @@ static void test_layouts(void **state)
 	for (int i = 0; i < 3; i++) {
 		unsigned char *p;
 		mvc_oid id;
-		char msg[16];
+		char msg[32];
 
 		make_version(&vs[i], (unsigned)i + 1, 0, 0.1);
 		p = build_order(&vs[i], notes[i], i == 2);
