@@ -107,6 +107,8 @@ run_tool() {
 		[ $# -gt 1 ] && label="$scen v$n"
 		row "$label" "$tool" "$csecs" "$SECS" "$growth" "$raw" "$crss" "$RSS_MB"
 	done
+	# the figures are kept; the disk is not
+	rm -rf "$repo"
 }
 
 bench_set() { # scenario files...
@@ -129,19 +131,23 @@ want first && bench_set first "$dir/v1.st"
 if want retrain5; then
 	gen "$dir/v2.st" --version 2 --retrain 0.05
 	bench_set retrain5 "$dir/v1.st" "$dir/v2.st"
+	rm -f "$dir/v2.st"
 fi
 if want finetune; then
 	gen "$dir/ft.st" --nudge 1e-4
 	bench_set finetune "$dir/v1.st" "$dir/ft.st"
+	rm -f "$dir/ft.st"
 fi
 if want bf16; then
 	gen "$dir/b1.st" --dtype BF16
 	gen "$dir/b2.st" --dtype BF16 --nudge 1e-2
 	bench_set bf16 "$dir/b1.st" "$dir/b2.st"
+	rm -f "$dir/b1.st" "$dir/b2.st"
 fi
 if want append; then
 	gen "$dir/ap.st" --append-items 50000
 	bench_set append "$dir/v1.st" "$dir/ap.st"
+	rm -f "$dir/ap.st"
 fi
 if want unchanged; then
 	bench_set unchanged "$dir/v1.st" "$dir/v1.st"
@@ -167,7 +173,7 @@ if want big; then
 	tools_save=$tools; tools=mvc
 	bench_set "big-$big" "$dir/big.st" "$dir/big2.st"
 	tools=$tools_save
-	rm -f "$dir/big.st" "$dir/big2.st" "$dir/mvc-big-$big/model.safetensors"
+	rm -f "$dir/big.st" "$dir/big2.st"
 fi
 
 echo
@@ -187,5 +193,6 @@ awk -v cat="$cat_s" -v b2="$b2_s" -v cp="$cp_s" -v raw="$raw" '
 	    print line
 	  }
 	}' "$dir/results" | sort
+rm -f "$dir"/*.st
 echo
-echo "scratch left in $dir (rm -rf it when done)"
+echo "results in $dir/results"
