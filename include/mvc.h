@@ -21,5 +21,6 @@
 #include "mvc/check.h"
 #include "mvc/fsck.h"
 #include "mvc/aggregate.h"
+#include "mvc/remote.h"
 
 #endif
