@@ -113,6 +113,11 @@ DECLARE_CMD(tag);
 DECLARE_CMD(channel);
 DECLARE_CMD(rollback);
 DECLARE_CMD(aggregate);
+DECLARE_CMD(clone);
+DECLARE_CMD(fetch);
+DECLARE_CMD(pull);
+DECLARE_CMD(push);
+DECLARE_CMD(remote);
 DECLARE_CMD(help);
 
 #endif

@@ -18,6 +18,11 @@ const struct cmd commands[] = {
 	{ "channel", cmd_channel, "point a deployment channel at a version; its history" },
 	{ "rollback", cmd_rollback, "move a channel or the branch back to an earlier version" },
 	{ "aggregate", cmd_aggregate, "combine versions into one: federated averaging and more" },
+	{ "clone", cmd_clone, "copy a repository from a server and write its files" },
+	{ "fetch", cmd_fetch, "get a remote's versions, channels and scores" },
+	{ "pull", cmd_pull, "fetch, then fast-forward the branch and write its files" },
+	{ "push", cmd_push, "send versions, channels and scores to a remote" },
+	{ "remote", cmd_remote, "add, remove or list the servers you push to and fetch from" },
 	{ "help", cmd_help, "show help for mvc or a command" },
 	{ NULL, NULL, NULL }
 };
@@ -25,7 +30,8 @@ const struct cmd commands[] = {
 const struct cmd_usage *const usages[] = {
 	&usage_init, &usage_commit, &usage_status, &usage_log, &usage_show,
 	&usage_diff, &usage_checkout, &usage_branch, &usage_switch, &usage_tag, &usage_channel,
-	&usage_rollback, &usage_aggregate, &usage_help, NULL
+	&usage_rollback, &usage_aggregate, &usage_clone, &usage_fetch, &usage_pull,
+	&usage_push, &usage_remote, &usage_help, NULL
 };
 
 const struct cmd_usage *find_usage(const char *name)

@@ -57,6 +57,26 @@ _mvc_refs()
 	git --git-dir="$store" for-each-ref --format='%(refname:strip=2)' "$2" 2>/dev/null
 }
 
+# Remotes of the repository around directory $1 (remote.<name>.url).
+_mvc_remotes()
+{
+	local store
+
+	store=$(_mvc_store "$1") || return 0
+	git --git-dir="$store" config --get-regexp '^remote\..*\.url$' 2>/dev/null |
+		sed -e 's/^remote\.//' -e 's/\.url .*//'
+}
+
+# The branch names of the remotes, as last fetched (pull's <branch>).
+_mvc_remote_branches()
+{
+	local store
+
+	store=$(_mvc_store "$1") || return 0
+	git --git-dir="$store" for-each-ref --format='%(refname:strip=3)' refs/remotes 2>/dev/null |
+		sort -u
+}
+
 # Options of each command (long and short), and those that take a value.
 _mvc_opts()
 {
@@ -74,6 +94,11 @@ _mvc_opts()
 	channel)  echo "--message -m --retry --max-count -n --quiet -q --json --help -h" ;;
 	rollback) echo "--to --steps --message -m --retry --force -f --quiet -q --json --help -h" ;;
 	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --dry-run --no-checkout --json --message -m --quiet -q --help -h" ;;
+	clone)    echo "--branch -b --quiet -q --progress --no-progress --help -h" ;;
+	fetch)    echo "--quiet -q --progress --no-progress --help -h" ;;
+	pull)     echo "--force -f --quiet -q --progress --no-progress --help -h" ;;
+	push)     echo "--dry-run -n --quiet -q --progress --no-progress --help -h" ;;
+	remote)   echo "--json --help -h" ;;
 	help)     echo "--help -h" ;;
 	esac
 }
@@ -89,10 +114,11 @@ _mvc_argopts()
 	channel)  echo "--message -m --max-count -n" ;;
 	rollback) echo "--to --steps --message -m" ;;
 	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --message -m" ;;
+	clone)    echo "--branch -b" ;;
 	esac
 }
 
-_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback aggregate help"
+_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote help"
 
 # _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
 _mvc_reply()
@@ -273,6 +299,35 @@ _mvc()
 			_mvc_files
 		else
 			_mvc_reply $(_mvc_revs "$cdir")
+		fi ;;
+	clone)
+		((npos == 1)) && _mvc_dirs ;;
+	fetch)
+		((npos == 0)) && _mvc_reply $(_mvc_remotes "$cdir") ;;
+	pull)
+		if ((npos == 0)); then
+			_mvc_reply $(_mvc_remotes "$cdir")
+		elif ((npos == 1)); then
+			_mvc_reply $(_mvc_remote_branches "$cdir")
+		fi ;;
+	push)
+		# the remote, then what to push (HEAD, branches, tags, channels)
+		if ((npos == 0)); then
+			_mvc_reply $(_mvc_remotes "$cdir")
+		else
+			_mvc_reply $(_mvc_revs "$cdir")
+		fi ;;
+	remote)
+		local sub=
+		i=$((cmdi + 1))
+		while ((i < COMP_CWORD)); do
+			[[ ${COMP_WORDS[i]} == -* ]] || { sub=${COMP_WORDS[i]}; break; }
+			i=$((i + 1))
+		done
+		if ((npos == 0)); then
+			_mvc_reply add remove list
+		elif ((npos == 1)) && [[ $sub == remove ]]; then
+			_mvc_reply $(_mvc_remotes "$cdir")
 		fi ;;
 	help)
 		((npos == 0)) && _mvc_reply $_mvc_commands ;;

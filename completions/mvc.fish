@@ -5,7 +5,7 @@
 # checks them against `mvc <command> --help`.
 
 # Options that take a value, as they may appear before the cursor.
-set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy
+set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch
 
 # The words before the cursor: prints the command, then the -C directory
 # (possibly empty), then the number of arguments after the command, then
@@ -83,9 +83,63 @@ function __mvc_want_rev
             test $p[3] -eq 2; and test (__mvc_first_arg) = set
         case aggregate
             test $p[4] -eq 0
+        case push
+            test $p[3] -ge 1
         case '*'
             return 1
     end
+end
+
+# ... or a remote?
+function __mvc_want_remote
+    set -l p (__mvc_parse)
+    switch $p[1]
+        case fetch pull push
+            test $p[3] -eq 0
+        case remote
+            test $p[3] -eq 1; and contains -- (__mvc_arg_of remote) remove rm
+        case '*'
+            return 1
+    end
+end
+
+# The first argument after command $argv[1] (a subcommand).
+function __mvc_arg_of
+    set -l tokens (commandline -opc)
+    set -l seen 0
+    while set -q tokens[1]
+        set -l w $tokens[1]
+        set -e tokens[1]
+        if test $seen = 0
+            contains -- $w $argv[1]; and set seen 1
+        else if not string match -q -- '-*' $w
+            echo $w
+            return 0
+        end
+    end
+    echo ''
+end
+
+function __mvc_remotes
+    set -l store (__mvc_store)
+    or return
+    git --git-dir=$store config --get-regexp '^remote\..*\.url$' 2>/dev/null | string replace -r '^remote\.(.*)\.url .*$' '$1'
+end
+
+function __mvc_remote_branches
+    set -l store (__mvc_store)
+    or return
+    git --git-dir=$store for-each-ref --format='%(refname:strip=3)' refs/remotes 2>/dev/null | sort -u
+end
+
+function __mvc_want_remote_branch
+    set -l p (__mvc_parse)
+    test "$p[1]" = pull -a $p[3] -eq 1
+end
+
+function __mvc_want_dir
+    set -l p (__mvc_parse)
+    test "$p[1]" = clone -a $p[3] -eq 1
 end
 
 # ... or a channel?
@@ -239,6 +293,11 @@ complete -c mvc -n __mvc_needs_command -a tag -d 'list, create or delete tags'
 complete -c mvc -n __mvc_needs_command -a channel -d 'point a deployment channel at a version; its history'
 complete -c mvc -n __mvc_needs_command -a rollback -d 'move a channel or the branch back to an earlier version'
 complete -c mvc -n __mvc_needs_command -a aggregate -d 'combine versions into one: federated averaging and more'
+complete -c mvc -n __mvc_needs_command -a clone -d 'copy a repository from a server and write its files'
+complete -c mvc -n __mvc_needs_command -a fetch -d "get a remote's versions, channels and scores"
+complete -c mvc -n __mvc_needs_command -a pull -d 'fetch, then fast-forward the branch and write its files'
+complete -c mvc -n __mvc_needs_command -a push -d 'send versions, channels and scores to a remote'
+complete -c mvc -n __mvc_needs_command -a remote -d 'add, remove or list the servers you push to and fetch from'
 complete -c mvc -n __mvc_needs_command -a help -d 'show help for mvc or a command'
 
 # init
@@ -355,9 +414,46 @@ complete -c mvc -n '__mvc_using aggregate' -s m -l message -x -d "the version's 
 complete -c mvc -n '__mvc_using aggregate' -s q -l quiet -d 'print nothing on success'
 complete -c mvc -n '__mvc_using aggregate' -s h -l help -d 'show this help'
 
+# clone
+complete -c mvc -n '__mvc_using clone' -s b -l branch -x -d "check out <branch> instead of the remote's HEAD"
+complete -c mvc -n '__mvc_using clone' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using clone' -l progress -d 'show progress on stderr'
+complete -c mvc -n '__mvc_using clone' -l no-progress -d 'never show progress'
+complete -c mvc -n '__mvc_using clone' -s h -l help -d 'show this help'
+complete -c mvc -n __mvc_want_dir -x -a '(__fish_complete_directories (commandline -ct))'
+
+# fetch
+complete -c mvc -n '__mvc_using fetch' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using fetch' -l progress -d 'show progress on stderr'
+complete -c mvc -n '__mvc_using fetch' -l no-progress -d 'never show progress'
+complete -c mvc -n '__mvc_using fetch' -s h -l help -d 'show this help'
+
+# pull
+complete -c mvc -n '__mvc_using pull' -s f -l force -d 'overwrite files with uncommitted changes'
+complete -c mvc -n '__mvc_using pull' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using pull' -l progress -d 'show progress on stderr'
+complete -c mvc -n '__mvc_using pull' -l no-progress -d 'never show progress'
+complete -c mvc -n '__mvc_using pull' -s h -l help -d 'show this help'
+complete -c mvc -n __mvc_want_remote_branch -x -a '(__mvc_remote_branches)' -d 'remote branch'
+
+# push
+complete -c mvc -n '__mvc_using push' -s n -l dry-run -d 'say what would be sent; send nothing'
+complete -c mvc -n '__mvc_using push' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using push' -l progress -d 'show progress on stderr'
+complete -c mvc -n '__mvc_using push' -l no-progress -d 'never show progress'
+complete -c mvc -n '__mvc_using push' -s h -l help -d 'show this help'
+
+# remote
+complete -c mvc -n '__mvc_using remote' -l json -d 'list: print JSON (schema in mvc-remote(1))'
+complete -c mvc -n '__mvc_using remote' -s h -l help -d 'show this help'
+complete -c mvc -n '__mvc_using remote; and __mvc_npos_zero' -x -a 'add remove list'
+
+# remotes, for the commands whose first argument is one
+complete -c mvc -n __mvc_want_remote -x -a '(__mvc_remotes)' -d remote
+
 # help
 complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
-complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback aggregate help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote help'
 
 # revisions and files, for the commands whose arguments are those
 complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision
