@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "combine.h"
 #include "robust.h"
+#include "tensorio.h"
 
 const char *mvc_aggregate_method_name(mvc_aggregate_method m)
 {
@@ -503,44 +504,10 @@ done:
 /* The chunk blobs of tensor `mt` (index i of its manifest) on side s. */
 static int chunk_oids(git_oid **out, agg *a, const afile *f, size_t s, size_t i)
 {
-	const mvc_manifest_tensor *mt = &f->m[s]->tensors[i];
-	const git_tree_entry *e;
-	git_tree *tt = NULL;
-	git_oid *oids;
-	char name[24], tq[MVC_QUOTE_MAX], pq[MVC_QUOTE_MAX], rq[MVC_QUOTE_MAX];
-	int error = 0;
+	char what[2 * MVC_QUOTE_MAX + 1], pq[MVC_QUOTE_MAX], rq[MVC_QUOTE_MAX];
 
-	*out = NULL;
-	if (!(oids = mvc__calloc((size_t)mt->nchunks + 1, sizeof(*oids))))
-		return MVC_ENOMEM;
-	if (!mt->nchunks)
-		goto ok;
-	mvc__index_name(name, i);
-	agg_quote(tq, mt->t.name);
-	agg_quote(pq, f->path);
-	side_name(a, s, rq);
-	if (!f->tt[s] || !(e = git_tree_entry_byname(f->tt[s], name)) ||
-	    git_tree_lookup(&tt, a->git, git_tree_entry_id(e)) < 0) {
-		error = mvc__err(MVC_ECORRUPT, "'%s:%s': tensor '%s': its chunk table is missing", rq,
-		    pq, tq);
-		goto done;
-	}
-	for (uint64_t c = 0; c < mt->nchunks; c++) {
-		mvc__index_name(name, c);
-		if (!(e = git_tree_entry_byname(tt, name)) || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-			error = mvc__err(MVC_ECORRUPT, "'%s:%s': tensor '%s': chunk %llu is missing", rq,
-			    pq, tq, (unsigned long long)c);
-			goto done;
-		}
-		oids[c] = *git_tree_entry_id(e);
-	}
-ok:
-	*out = oids;
-	oids = NULL;
-done:
-	git_tree_free(tt);
-	free(oids);
-	return error;
+	snprintf(what, sizeof(what), "%s:%s", side_name(a, s, rq), agg_quote(pq, f->path));
+	return mvc__chunk_oids(out, a->git, f->tt[s], &f->m[s]->tensors[i], i, what);
 }
 
 static bool excluded(const mvc_aggregate_options *o, const char *name)

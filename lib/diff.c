@@ -22,6 +22,7 @@
 #include "scan.h"
 #include "pool.h"
 #include "float.h"
+#include "tensorio.h"
 
 /* Chunk plan for files compared outside a repository, and the work item
  * size when a stored chunk size is not a whole number of elements. */
@@ -502,39 +503,7 @@ static int hash_tensor(const side *s, mvc_manifest_tensor *mt)
 /* The chunk blobs of tensor i of a stored side. */
 static int chunk_oids(git_oid **out, const side *s, size_t i)
 {
-	const mvc_manifest_tensor *mt = &s->m->tensors[i];
-	const git_tree_entry *e;
-	git_tree *tt = NULL;
-	git_oid *oids;
-	char name[24], q[MVC_QUOTE_MAX];
-	int error = 0;
-
-	*out = NULL;
-	if (!(oids = mvc__calloc((size_t)mt->nchunks + 1, sizeof(*oids))))
-		return MVC_ENOMEM;
-	mvc__index_name(name, i);
-	mvc_quote(q, sizeof(q), mt->t.name);
-	if (!s->ttree || !(e = git_tree_entry_byname(s->ttree, name)) ||
-	    git_tree_lookup(&tt, s->git, git_tree_entry_id(e)) < 0) {
-		error = mvc__err(MVC_ECORRUPT, "'%s': tensor '%s': its chunk table is missing",
-		    s->what, q);
-		goto done;
-	}
-	for (uint64_t c = 0; c < mt->nchunks; c++) {
-		mvc__index_name(name, c);
-		if (!(e = git_tree_entry_byname(tt, name)) || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-			error = mvc__err(MVC_ECORRUPT, "'%s': tensor '%s': chunk %llu is missing", s->what,
-			    q, (unsigned long long)c);
-			goto done;
-		}
-		oids[c] = *git_tree_entry_id(e);
-	}
-	*out = oids;
-	oids = NULL;
-done:
-	git_tree_free(tt);
-	free(oids);
-	return error;
+	return mvc__chunk_oids(out, s->git, s->ttree, &s->m->tensors[i], i, s->what);
 }
 
 /* ---- matching tensors by name ---- */
