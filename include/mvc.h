@@ -22,5 +22,6 @@
 #include "mvc/fsck.h"
 #include "mvc/aggregate.h"
 #include "mvc/remote.h"
+#include "mvc/score.h"
 
 #endif

@@ -134,4 +134,11 @@ int mvc__sign_message_check(const char *message);
 /* The mvcsig header value for `data`: "mvc-ed25519 <key id> <base64>". */
 int mvc__sign_payload(char **out, const mvc_key *key, const void *data, size_t len);
 
+/*
+ * Does version `commit` have recorded scores whose newest values meet
+ * every bound of `f` (lib/score.c)?  For rollback --to-last-good.
+ */
+int mvc__score_good(int *good, git_repository *git, const git_oid *commit,
+                    const mvc_score_filter *f);
+
 #endif
