@@ -1,13 +1,25 @@
 /*
  * mvc fsck: walk every version reachable from any ref and check what it
- * stores.  Shared objects are visited once (sets of root trees, file
- * trees and tensor trees seen); with `full` the distinct chunks (blob id
- * and expected digest) are decoded on all cores through the ordered pool,
- * so problems come out in the same order whatever the thread count.
+ * stores.  Shared objects are visited once (sets of commits, root trees,
+ * file trees and tensor trees seen); with `full` the distinct chunks
+ * (blob id and expected digest) are decoded on all cores through the
+ * ordered pool, so problems come out in the same order whatever the
+ * thread count.
+ *
+ * fsck exists for damaged stores, and libgit2 1.5.1 loops forever when it
+ * inflates a truncated loose object (libgit2 issue 7342, fixed in later
+ * releases).  So every loose object is inflated here, with zlib, before
+ * libgit2 is asked to read it: the commit walk, tree reads and chunk
+ * decoding only ever see objects that inflate whole.  Packed objects are
+ * read by libgit2 as they are.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 #include "scan.h"
 #include "pool.h"
 
@@ -102,7 +114,9 @@ typedef struct fctx {
 	const mvc_fsck_options *opts;
 	mvc_fsck_report *r;
 	size_t pcap;
-	idset roots, ftrees, ttrees, blobs;
+	idset commits, roots, ftrees, ttrees, blobs;
+	char *objdirs[2];        /* where loose objects may be */
+	size_t nobjdirs;
 	vfile *files;
 	size_t nfiles, fcap;
 	cjob *jobs;
@@ -161,6 +175,90 @@ static mvc_fsck_problem *problem(fctx *c, const char *version, const char *path,
 
 #define PROBLEM(...) do { if (!problem(__VA_ARGS__)) return MVC_ENOMEM; } while (0)
 
+/*
+ * Inflate the loose object `id`, if it is loose, and check that it is a
+ * whole object of the size its header gives.  NULL when it is (or is not
+ * loose), else what is wrong.
+ */
+static const char *loose_damage(const fctx *c, const git_oid *id)
+{
+	unsigned char in[1 << 14], out[1 << 14];
+	char hex[GIT_OID_HEXSZ + 1], path[4096], hdr[64];
+	const char *bad = NULL;
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	for (size_t d = 0; d < c->nobjdirs; d++) {
+		z_stream zs;
+		uint64_t total = 0, want = 0;
+		size_t hl = 0, hdrlen = 0;
+		int fd, rc = Z_OK;
+
+		snprintf(path, sizeof(path), "%s/%.2s/%s", c->objdirs[d], hex, hex + 2);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		memset(&zs, 0, sizeof(zs));
+		if (inflateInit(&zs) != Z_OK) {
+			close(fd);
+			return "cannot be inflated (zlib failed)";
+		}
+		while (!bad && rc != Z_STREAM_END) {
+			size_t produced;
+
+			if (zs.avail_in == 0) {
+				ssize_t n = read(fd, in, sizeof(in));
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					bad = "the loose object is truncated";
+					break;
+				}
+				zs.next_in = in;
+				zs.avail_in = (uInt)n;
+			}
+			zs.next_out = out;
+			zs.avail_out = sizeof(out);
+			rc = inflate(&zs, Z_NO_FLUSH);
+			produced = sizeof(out) - zs.avail_out;
+			if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && produced)) {
+				bad = "the loose object is not a valid zlib stream";
+				break;
+			}
+			/* "<type> <size>\0" first */
+			for (size_t i = 0; i < produced && !hdrlen; i++) {
+				if (hl < sizeof(hdr) - 1)
+					hdr[hl++] = (char)out[i];
+				if (!out[i]) {
+					const char *sp = memchr(hdr, ' ', hl);
+
+					hdrlen = (size_t)total + i + 1;
+					want = sp ? strtoull(sp + 1, NULL, 10) : UINT64_MAX;
+				}
+			}
+			if (!hdrlen && total + produced >= sizeof(hdr))
+				bad = "the loose object has no header";
+			total += produced;
+		}
+		inflateEnd(&zs);
+		close(fd);
+		if (!bad && (!hdrlen || total - hdrlen != want))
+			bad = "the loose object's size does not match its header";
+		return bad;
+	}
+	return NULL;
+}
+
+/* 1 (and a problem) when `id` must not be read, 0 when it may; <0 on error. */
+static int damaged(fctx *c, const char *version, const char *path, const char *tensor,
+                   int64_t chunk, const git_oid *id, const char *what)
+{
+	const char *why = loose_damage(c, id);
+
+	if (!why)
+		return 0;
+	return problem(c, version, path, tensor, chunk, id, "%s: %s", what, why) ? 1 : MVC_ENOMEM;
+}
+
 /* The chunks of one tensor: present, with the delta bases its tree names. */
 static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 {
@@ -179,6 +277,9 @@ static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 	if ((rc = seen_before(&c->ttrees, git_tree_entry_id(e), mt->digest)) != 0)
 		return rc < 0 ? rc : 0;
 	c->r->tensors++;
+	if ((rc = damaged(c, vf->version, vf->path, mt->t.name, -1, git_tree_entry_id(e),
+	         "its chunk tree is damaged")) != 0)
+		return rc < 0 ? rc : 0;
 	if (git_tree_lookup(&tt, c->git, git_tree_entry_id(e)) < 0) {
 		PROBLEM(c, vf->version, vf->path, mt->t.name, -1, git_tree_entry_id(e),
 		    "its chunk tree cannot be read (a missing or damaged object)");
@@ -187,6 +288,7 @@ static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 	for (uint64_t k = 0; k < mt->nchunks && !error; k++) {
 		const unsigned char *digest = mt->chunk_digests + k * MVC_DIGEST_SIZE;
 		const git_oid *id;
+		int unreadable = 0;
 
 		mvc__index_name(name, k);
 		if (!(e = git_tree_entry_byname(tt, name)) || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
@@ -209,19 +311,34 @@ static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 				error = MVC_ENOMEM;
 			continue;
 		}
+		/* decoding reads the chunk and its bases: each must be readable */
+		if (c->opts->full && (rc = damaged(c, vf->version, vf->path, mt->t.name, (int64_t)k, id,
+		                          "the chunk is damaged")) != 0) {
+			error = rc < 0 ? rc : 0;
+			unreadable = 1;
+		}
 		for (unsigned d = 1; d <= MVC_DELTA_MAX_DEPTH && !error; d++) {
 			const git_tree_entry *be;
-			char bname[48];
+			char bname[48], what[64];
 
 			snprintf(bname, sizeof(bname), "%s-%u", name, d);
 			if (!(be = git_tree_entry_byname(tt, bname)))
 				break;
-			if (!git_odb_exists(c->odb, git_tree_entry_id(be)) &&
-			    !problem(c, vf->version, vf->path, mt->t.name, (int64_t)k, git_tree_entry_id(be),
-			        "delta base %u of the chunk is missing", d))
-				error = MVC_ENOMEM;
+			if (!git_odb_exists(c->odb, git_tree_entry_id(be))) {
+				unreadable = 1;
+				if (!problem(c, vf->version, vf->path, mt->t.name, (int64_t)k,
+				        git_tree_entry_id(be), "delta base %u of the chunk is missing", d))
+					error = MVC_ENOMEM;
+				continue;
+			}
+			snprintf(what, sizeof(what), "delta base %u of the chunk is damaged", d);
+			if (c->opts->full && (rc = damaged(c, vf->version, vf->path, mt->t.name, (int64_t)k,
+			                          git_tree_entry_id(be), what)) != 0) {
+				error = rc < 0 ? rc : 0;
+				unreadable = 1;
+			}
 		}
-		if (c->opts->full) {
+		if (c->opts->full && !unreadable && !error) {
 			cjob *j;
 			uint64_t len = mt->t.size - k * mt->chunk_size;
 
@@ -273,10 +390,21 @@ static int check_file(fctx *c, const char *version, const char *path, const git_
 		return rc < 0 ? rc : 0;
 	}
 	c->r->files++;
+	if ((rc = damaged(c, version, path, NULL, -1, git_tree_entry_id(fe),
+	         "the file's tree is damaged")) != 0) {
+		error = rc < 0 ? rc : 0;
+		goto done;
+	}
 	if (git_tree_lookup(&ft, c->git, git_tree_entry_id(fe)) < 0) {
 		if (!problem(c, version, path, NULL, -1, git_tree_entry_id(fe),
 		        "the file's tree cannot be read"))
 			error = MVC_ENOMEM;
+		goto done;
+	}
+	if ((e = git_tree_entry_byname(ft, "MANIFEST")) &&
+	    (rc = damaged(c, version, path, NULL, -1, git_tree_entry_id(e),
+	         "the MANIFEST is damaged")) != 0) {
+		error = rc < 0 ? rc : 0;
 		goto done;
 	}
 	if ((error = mvc__tree_manifest(&m, c->git, ft, path)) < 0) {
@@ -313,8 +441,12 @@ static int check_file(fctx *c, const char *version, const char *path, const git_
 	vf->m = m;
 	m = NULL;
 	c->nfiles++;
-	if (!(e = git_tree_entry_byname(ft, "header")) || git_blob_lookup(&hb, c->git,
-	        git_tree_entry_id(e)) < 0) {
+	if ((e = git_tree_entry_byname(ft, "header")) &&
+	    (rc = damaged(c, version, path, NULL, -1, git_tree_entry_id(e),
+	         "the non-tensor bytes (header) are damaged")) != 0) {
+		if (rc < 0)
+			error = rc;
+	} else if (!e || git_blob_lookup(&hb, c->git, git_tree_entry_id(e)) < 0) {
 		if (!problem(c, version, path, NULL, -1, e ? git_tree_entry_id(e) : NULL,
 		        "the non-tensor bytes (header) are missing"))
 			error = MVC_ENOMEM;
@@ -327,11 +459,15 @@ static int check_file(fctx *c, const char *version, const char *path, const git_
 				error = MVC_ENOMEM;
 		}
 	}
-	if (!error && (e = git_tree_entry_byname(ft, "t")) &&
-	    git_tree_lookup(&t, c->git, git_tree_entry_id(e)) < 0 &&
-	    !problem(c, version, path, NULL, -1, git_tree_entry_id(e),
-	        "the tensor table cannot be read (a missing or damaged object)"))
-		error = MVC_ENOMEM;
+	if (!error && (e = git_tree_entry_byname(ft, "t"))) {
+		if ((rc = damaged(c, version, path, NULL, -1, git_tree_entry_id(e),
+		         "the tensor table is damaged")) != 0)
+			error = rc < 0 ? rc : 0;
+		else if (git_tree_lookup(&t, c->git, git_tree_entry_id(e)) < 0 &&
+		         !problem(c, version, path, NULL, -1, git_tree_entry_id(e),
+		             "the tensor table cannot be read (a missing or damaged object)"))
+			error = MVC_ENOMEM;
+	}
 	for (size_t i = 0; !error && i < vf->m->ntensors; i++)
 		if (c->files[fi].m->tensors[i].nchunks)
 			error = check_tensor(c, fi, i, t);
@@ -344,35 +480,113 @@ done:
 	return error;
 }
 
-static int check_version(fctx *c, const git_oid *id)
+/*
+ * The tracked files below `tree` (as mvc__tree_files() finds them: trees
+ * that hold a MANIFEST blob), reading only trees that inflate whole.
+ */
+static int find_files(fctx *c, char ***paths, size_t *n, size_t *cap, const char *version,
+                      const git_tree *tree, const char *prefix)
+{
+	int error = 0, rc;
+
+	for (size_t i = 0; i < git_tree_entrycount(tree) && !error; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i), *m;
+		git_tree *sub = NULL;
+		mvc_buf p = MVC_BUF_INIT;
+
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
+			continue;
+		if ((error = mvc_buf_printf(&p, "%s%s", prefix, git_tree_entry_name(e))) < 0)
+			break;
+		if ((rc = damaged(c, version, p.ptr, NULL, -1, git_tree_entry_id(e),
+		         "the directory's tree is damaged")) != 0) {
+			error = rc < 0 ? rc : 0;
+		} else if (git_tree_lookup(&sub, c->git, git_tree_entry_id(e)) < 0) {
+			if (!problem(c, version, p.ptr, NULL, -1, git_tree_entry_id(e),
+			        "the tree cannot be read (a missing or damaged object)"))
+				error = MVC_ENOMEM;
+		} else if ((m = git_tree_entry_byname(sub, "MANIFEST")) &&
+		           git_tree_entry_type(m) == GIT_OBJECT_BLOB) {
+			if (*n == *cap) {
+				size_t nc = *cap ? *cap * 2 : 8;
+				char **np = realloc(*paths, nc * sizeof(char *));
+
+				if (!np)
+					error = mvc__err(MVC_ENOMEM, "out of memory");
+				else {
+					*paths = np;
+					*cap = nc;
+				}
+			}
+			if (!error)
+				(*paths)[(*n)++] = mvc_buf_detach(&p);
+		} else if ((error = mvc_buf_puts(&p, "/")) == 0) {
+			error = find_files(c, paths, n, cap, version, sub, p.ptr);
+		}
+		git_tree_free(sub);
+		mvc_buf_free(&p);
+	}
+	return error;
+}
+
+/* One commit: its files, then its parents onto the queue. */
+static int check_version(fctx *c, const git_oid *id, git_oid **queue, size_t *qn, size_t *qcap)
 {
 	git_commit *commit = NULL;
 	git_tree *root = NULL;
 	char hex[MVC_OID_HEXSZ + 1], **paths = NULL;
-	size_t npaths = 0;
+	size_t npaths = 0, cap = 0;
 	int rc, error = 0;
 
 	git_oid_tostr(hex, sizeof(hex), id);
 	c->r->versions++;
-	if (git_commit_lookup(&commit, c->git, id) < 0 || git_commit_tree(&root, commit) < 0) {
-		if (!problem(c, hex, NULL, NULL, -1, commit ? git_commit_tree_id(commit) : id,
-		        "the version's %s cannot be read", commit ? "tree" : "commit"))
+	if ((rc = damaged(c, hex, NULL, NULL, -1, id, "the version's commit is damaged")) != 0)
+		return rc < 0 ? rc : 0;
+	if (git_commit_lookup(&commit, c->git, id) < 0) {
+		if (!problem(c, hex, NULL, NULL, -1, id, "the version's commit cannot be read"))
 			error = MVC_ENOMEM;
 		goto done;
 	}
-	if ((rc = seen_before(&c->roots, git_tree_id(root), NULL)) != 0) {
+	/* the history first: parents are checked even if this tree is not */
+	for (unsigned i = 0; i < git_commit_parentcount(commit) && !error; i++) {
+		const git_oid *p = git_commit_parent_id(commit, i);
+
+		if ((rc = seen_before(&c->commits, p, NULL)) < 0) {
+			error = rc;
+		} else if (!rc) {
+			if (*qn == *qcap) {
+				size_t nc = *qcap ? *qcap * 2 : 64;
+				git_oid *nq = realloc(*queue, nc * sizeof(*nq));
+
+				if (!nq) {
+					error = mvc__err(MVC_ENOMEM, "out of memory");
+					break;
+				}
+				*queue = nq;
+				*qcap = nc;
+			}
+			(*queue)[(*qn)++] = *p;
+		}
+	}
+	if (error)
+		goto done;
+	if ((rc = seen_before(&c->roots, git_commit_tree_id(commit), NULL)) != 0) {
 		error = rc < 0 ? rc : 0;
 		goto done;
 	}
-	if (mvc__tree_files(&paths, &npaths, c->git, root) < 0) {
-		char why[1024];
-
-		snprintf(why, sizeof(why), "%s", mvc_error_last());
-		mvc_error_clear();
-		if (!problem(c, hex, NULL, NULL, -1, NULL, "%s", why))
+	if ((rc = damaged(c, hex, NULL, NULL, -1, git_commit_tree_id(commit),
+	         "the version's tree is damaged")) != 0) {
+		error = rc < 0 ? rc : 0;
+		goto done;
+	}
+	if (git_commit_tree(&root, commit) < 0) {
+		if (!problem(c, hex, NULL, NULL, -1, git_commit_tree_id(commit),
+		        "the version's tree cannot be read"))
 			error = MVC_ENOMEM;
 		goto done;
 	}
+	if ((error = find_files(c, &paths, &npaths, &cap, hex, root, "")) < 0)
+		goto done;
 	for (size_t i = 0; i < npaths && !error; i++)
 		error = check_file(c, hex, paths[i], root);
 done:
@@ -382,8 +596,29 @@ done:
 	return error;
 }
 
-/* Push every ref's commit; a ref that names none readable is damage. */
-static int push_refs(fctx *c, git_revwalk *walk)
+/* Queue `id` (a ref's target) once. */
+static int enqueue(fctx *c, const git_oid *id, git_oid **queue, size_t *qn, size_t *qcap)
+{
+	int rc = seen_before(&c->commits, id, NULL);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if (*qn == *qcap) {
+		size_t nc = *qcap ? *qcap * 2 : 64;
+		git_oid *nq = realloc(*queue, nc * sizeof(*nq));
+
+		if (!nq)
+			return mvc__err(MVC_ENOMEM, "out of memory");
+		*queue = nq;
+		*qcap = nc;
+	}
+	(*queue)[(*qn)++] = *id;
+	return 0;
+}
+
+/* The commits the refs name (through annotated tags); a ref that names
+ * nothing readable is damage.  Refs to blobs or trees are not versions. */
+static int ref_commits(fctx *c, git_oid **queue, size_t *qn, size_t *qcap)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref = NULL;
@@ -392,25 +627,35 @@ static int push_refs(fctx *c, git_revwalk *walk)
 	if (git_reference_iterator_new(&it, c->git) < 0)
 		return mvc__err_git(MVC_ERROR, "cannot list refs");
 	while (!error && (rc = git_reference_next(&ref, it)) == 0) {
-		git_object *obj = NULL;
 		git_reference *res = NULL;
+		git_object *obj = NULL;
+		const git_oid *target = NULL;
+		unsigned depth = 0;
 
 		c->r->refs++;
-		if (git_reference_resolve(&res, ref) < 0 ||
-		    git_object_lookup(&obj, c->git, git_reference_target(res), GIT_OBJECT_ANY) < 0) {
-			mvc_fsck_problem *p = problem(c, NULL, NULL, NULL, -1,
-			    res ? git_reference_target(res) : NULL, "the ref names a missing object");
+		if (git_reference_resolve(&res, ref) == 0)
+			target = git_reference_target(res);
+		/* peel tags one by one, each object checked before it is read */
+		while (target && depth++ < 16) {
+			git_object_t type;
 
-			if (!p || !(p->ref = mvc__strdup(git_reference_name(ref))))
-				error = MVC_ENOMEM;
-		} else {
-			git_object *peeled = NULL;
+			git_object_free(obj);
+			obj = NULL;
+			if (loose_damage(c, target) || git_object_lookup(&obj, c->git, target,
+			        GIT_OBJECT_ANY) < 0) {
+				mvc_fsck_problem *p = problem(c, NULL, NULL, NULL, -1, target,
+				    "the ref names a missing or damaged object");
 
-			/* refs to blobs or trees (a tag of a file) are not versions */
-			if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) == 0 &&
-			    git_revwalk_push(walk, git_object_id(peeled)) < 0)
-				error = mvc__err_git(MVC_ERROR, "cannot walk '%s'", git_reference_name(ref));
-			git_object_free(peeled);
+				if (!p || !(p->ref = mvc__strdup(git_reference_name(ref))))
+					error = MVC_ENOMEM;
+				break;
+			}
+			type = git_object_type(obj);
+			if (type == GIT_OBJECT_COMMIT) {
+				error = enqueue(c, target, queue, qn, qcap);
+				break;
+			}
+			target = type == GIT_OBJECT_TAG ? git_tag_target_id((git_tag *)obj) : NULL;
 		}
 		git_error_clear();
 		git_object_free(obj);
@@ -423,7 +668,7 @@ static int push_refs(fctx *c, git_revwalk *walk)
 		git_oid head;
 
 		if (git_reference_name_to_id(&head, c->git, "HEAD") == 0)
-			git_revwalk_push(walk, &head);
+			error = enqueue(c, &head, queue, qn, qcap);
 	}
 	git_error_clear();
 	return error;
@@ -538,10 +783,12 @@ void mvc_fsck_report_free(mvc_fsck_report *r)
 
 int mvc_fsck(mvc_fsck_report **out, mvc_repo *repo, const mvc_fsck_options *opts)
 {
-	git_revwalk *walk = NULL;
+	const char *qdir = getenv("GIT_OBJECT_DIRECTORY");
+	git_oid *queue = NULL;
+	size_t qn = 0, qcap = 0, head = 0;
+	mvc_buf objects = MVC_BUF_INIT;
 	fctx c;
-	git_oid id;
-	int rc, error;
+	int error;
 
 	*out = NULL;
 	if (!opts || opts->version != MVC_FSCK_OPTIONS_VERSION)
@@ -551,27 +798,24 @@ int mvc_fsck(mvc_fsck_report **out, mvc_repo *repo, const mvc_fsck_options *opts
 	c.opts = opts;
 	if (!(c.r = mvc__calloc(1, sizeof(*c.r))))
 		return MVC_ENOMEM;
-	if (git_repository_odb(&c.odb, c.git) < 0 || git_revwalk_new(&walk, c.git) < 0 ||
-	    /* by time, incrementally: a topological sort would read every
-	     * commit first, and one missing commit would hide every version */
-	    git_revwalk_sorting(walk, GIT_SORT_TIME) < 0) {
-		error = mvc__err_git(MVC_ERROR, "cannot walk the history");
+	if ((error = mvc_buf_printf(&objects, "%s/objects", mvc_repo_path(repo))) < 0)
+		goto done;
+	c.objdirs[c.nobjdirs++] = objects.ptr;
+	/* inside pre-receive: the quarantine too (lib/repo.c opened it) */
+	if (qdir && *qdir && getenv("GIT_DIR"))
+		c.objdirs[c.nobjdirs++] = (char *)qdir;
+	if (git_repository_odb(&c.odb, c.git) < 0) {
+		error = mvc__err_git(MVC_ERROR, "cannot open the object database");
 		goto done;
 	}
-	if ((error = push_refs(&c, walk)) < 0)
+	/* breadth first from the refs: a version before its ancestors */
+	if ((error = ref_commits(&c, &queue, &qn, &qcap)) < 0)
 		goto done;
-	while ((rc = git_revwalk_next(&id, walk)) == 0)
-		if ((error = check_version(&c, &id)) < 0)
-			goto done;
-	if (rc != GIT_ITEROVER) {
-		/* a commit of the history is missing or damaged */
-		const git_error *ge = git_error_last();
+	while (head < qn) {
+		git_oid id = queue[head++];
 
-		if (!problem(&c, NULL, NULL, NULL, -1, NULL, "the history cannot be read further: %s",
-		        ge && ge->message ? ge->message : "a missing commit")) {
-			error = MVC_ENOMEM;
+		if ((error = check_version(&c, &id, &queue, &qn, &qcap)) < 0)
 			goto done;
-		}
 	}
 	if (opts->full && (error = decode_all(&c)) < 0)
 		goto done;
@@ -583,12 +827,14 @@ done:
 	}
 	free(c.files);
 	free(c.jobs);
+	free(queue);
+	free(c.commits.keys);
 	free(c.roots.keys);
 	free(c.ftrees.keys);
 	free(c.ttrees.keys);
 	free(c.blobs.keys);
-	git_revwalk_free(walk);
 	git_odb_free(c.odb);
+	mvc_buf_free(&objects);
 	if (error < 0) {
 		mvc_fsck_report_free(c.r);
 		return error;

@@ -5,6 +5,7 @@
  * manifest, a damaged header, a ref to nothing -- is found and named by
  * version, file, tensor, chunk and object.
  */
+#include <zlib.h>
 #include "unit.h"
 #include "internal.h"
 
@@ -288,7 +289,7 @@ static void test_missing_objects(void **state)
 	assert_int_equal(r->count, 1);
 	assert_string_equal(r->problems[0].ref, "refs/heads/bad");
 	assert_string_equal(r->problems[0].object, "0123456789abcdef0123456789abcdef01234567");
-	assert_non_null(strstr(r->problems[0].message, "missing object"));
+	assert_non_null(strstr(r->problems[0].message, "missing or damaged object"));
 	mvc_fsck_report_free(r);
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
 }
@@ -330,6 +331,69 @@ static void test_bad_manifest_and_header(void **state)
 	mvc_fsck_report_free(r);
 }
 
+/*
+ * A truncated loose object: libgit2 1.5.1 would loop forever inflating
+ * it (libgit2 issue 7342); fsck inflates loose objects itself first.
+ */
+static void test_truncated_loose(void **state)
+{
+	fx *f = *state;
+	mvc_fsck_report *r;
+	git_odb *odb = NULL;
+	git_odb_object *o = NULL;
+	git_oid id;
+	unsigned char *raw, *z;
+	uLongf zlen;
+	char hex[MVC_OID_HEXSZ + 1], obj[MVC_OID_HEXSZ + 1], *dir, *path;
+	size_t hl;
+
+	/* a copy of chunk 0 of w, as a loose object cut short */
+	assert_int_equal(git_repository_odb(&odb, f->git), 0);
+	{
+		git_object *b = NULL;
+
+		assert_int_equal(git_revparse_single(&b, f->git, "HEAD:" MODEL "/t/000000/000000"), 0);
+		id = *git_object_id(b);
+		git_object_free(b);
+	}
+	assert_int_equal(git_odb_read(&o, odb, &id), 0);
+	hl = (size_t)snprintf(NULL, 0, "blob %zu", git_odb_object_size(o)) + 1;
+	raw = malloc(hl + git_odb_object_size(o));
+	snprintf((char *)raw, hl, "blob %zu", git_odb_object_size(o));
+	memcpy(raw + hl, git_odb_object_data(o), git_odb_object_size(o));
+	zlen = compressBound((uLong)(hl + git_odb_object_size(o)));
+	z = malloc(zlen);
+	assert_int_equal(compress2(z, &zlen, raw, (uLong)(hl + git_odb_object_size(o)), 1), Z_OK);
+	/* rename it: the same content under the id of a new, other blob */
+	{
+		unsigned char other[64];
+
+		rnd_fill(other, sizeof(other), 3);
+		blob(f, &id, other, sizeof(other));
+	}
+	git_oid_tostr(obj, sizeof(obj), &id);
+	if (asprintf(&dir, "%s/objects/%.2s", mvc_repo_path(f->repo), obj) < 0 ||
+	    asprintf(&path, "%s/%s", dir, obj + 2) < 0)
+		fail_msg("oom");
+	mkdirs(dir);
+	unlink(path);
+	write_bytes(path, z, zlen / 2);
+	git_odb_free(odb);
+	git_odb_object_free(o);
+	damaged(f, hex, "bad", "t/000000/000000", &id, GIT_FILEMODE_BLOB);
+	r = run(f, 1, 0);
+	one_problem(r, hex, MODEL, "w", 0, obj, "the loose object is truncated");
+	mvc_fsck_report_free(r);
+	/* the structure alone does not read chunks */
+	r = run(f, 0, 0);
+	assert_int_equal(r->count, 0);
+	mvc_fsck_report_free(r);
+	free(dir);
+	free(path);
+	free(raw);
+	free(z);
+}
+
 static void test_bad_options(void **state)
 {
 	fx *f = *state;
@@ -352,6 +416,7 @@ int main(void)
 		T(test_missing_objects),
 		T(test_missing_entry),
 		T(test_bad_manifest_and_header),
+		T(test_truncated_loose),
 		T(test_bad_options),
 	};
 
