@@ -52,10 +52,12 @@ static bool in(const git_oid *set, size_t n, const git_oid *id)
  * The `steps`-th earlier good state: older states, each key counted once,
  * leaving out the current key and bad keys.  A key turns bad when a
  * rollback leaves it and good again whenever a later state arrives at it
- * (an explicit set, or a rollback to it by name).  NULL if there are not
- * that many.
+ * (an explicit set, or a rollback to it by name).  With `scores`, only
+ * states whose version has recorded scores that meet it count.  NULL if
+ * there are not that many.
  */
-static const state *plan(const states *s, unsigned steps, int *error)
+static const state *plan(git_repository *git, const states *s, unsigned steps,
+                         const mvc_score_filter *scores, int *error)
 {
 	git_oid *bad = NULL, *seen = NULL;
 	size_t nbad = 0, nseen = 0;
@@ -83,11 +85,14 @@ static const state *plan(const states *s, unsigned steps, int *error)
 	seen[nseen++] = s->v[0].key;
 	for (size_t i = 1; i < s->count; i++) {
 		const state *st = &s->v[i];
+		int good = 1;
 
 		if (in(seen, nseen, &st->key) || in(bad, nbad, &st->key))
 			continue;
 		seen[nseen++] = st->key;
-		if (--steps == 0) {
+		if (scores && (*error = mvc__score_good(&good, git, &st->version, scores)) < 0)
+			break;
+		if (good && --steps == 0) {
 			found = st;
 			break;
 		}
@@ -203,9 +208,14 @@ static int pick(git_commit **out, git_repository *git, const states *s,
 		}
 		return 0;
 	}
-	st = plan(s, opts->steps ? opts->steps : 1, &error);
+	st = plan(git, s, opts->steps ? opts->steps : 1, opts->last_good, &error);
 	if (error < 0)
 		return error;
+	if (!st && opts->last_good)
+		return mvc__err(MVC_ENOTFOUND,
+		    "%s has no earlier version with recorded scores that meet the bounds%s "
+		    "(versions rolled back from are skipped); nothing was changed", what,
+		    opts->last_good->test_digest ? " on that test data" : "");
 	if (!st) {
 		if (opts->steps > 1)
 			return mvc__err(MVC_ENOTFOUND,
@@ -387,6 +397,9 @@ int mvc_rollback(mvc_rollback_result *out, mvc_repo *repo, const char *channel,
 		return mvc__err(MVC_EINVALID, "bad rollback options version");
 	if (opts->to && opts->steps)
 		return mvc__err(MVC_EINVALID, "a rollback goes --to a version or back --steps, not both");
+	if (opts->to && opts->last_good)
+		return mvc__err(MVC_EINVALID,
+		    "a rollback goes --to a version or to the last good one, not both");
 	if (channel)
 		return rollback_channel(out, repo, channel, opts);
 	for (unsigned attempt = 0;; attempt++) {

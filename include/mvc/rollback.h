@@ -28,6 +28,12 @@ typedef struct mvc_rollback_options {
 	int retry;               /* on a lost compare-and-swap, re-plan and retry */
 	int force;               /* branch: overwrite working files with changes */
 	const mvc_key *signing_key; /* sign the move or commit; NULL: unsigned */
+	/*
+	 * Only versions whose recorded scores meet this filter are targets
+	 * (mvc_score_good()): the newest earlier one, or the steps-th;
+	 * NULL: any.
+	 */
+	const struct mvc_score_filter *last_good;
 } mvc_rollback_options;
 
 #define MVC_ROLLBACK_OPTIONS_VERSION 1
@@ -53,7 +59,8 @@ typedef struct mvc_rollback_result {
  * written, unless force).
  *
  * MVC_ENOTFOUND: no such channel, no version yet, an unknown `to`, or no
- * earlier target left (rolling back past the first); MVC_EINVALID: `to`
+ * earlier target left (rolling back past the first, or none with good
+ * scores when last_good is set); MVC_EINVALID: `to`
  * is the current target; MVC_ECONFLICT: the channel or branch moved
  * meanwhile (retry not set, or still moving after a few attempts).
  * Nothing is moved on any error.
