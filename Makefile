@@ -30,6 +30,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/tools/%)
+# the trainer of the federated example (examples/federated/round.sh)
+EXAMPLE_BIN := $(BUILD)/examples/trainer
 
 all: $(BUILD)/mvc $(BUILD)/libmvc.so $(BUILD)/libmvc.a
 
@@ -57,12 +59,17 @@ $(BUILD)/tools/%: $(BUILD)/test/tools/%.o
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(LDFLAGS) -ljansson -lm
 
+# Example programs: plain C, no library but libm.
+$(BUILD)/examples/%: examples/federated/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -o $@ $< $(LDFLAGS) -lm
+
 # Tests: cmocka unit tests, then CLI tests running the real binary and git.
 check: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory test-run
 
-test-build: all $(UNIT_BIN) $(TOOL_BIN)
+test-build: all $(UNIT_BIN) $(TOOL_BIN) $(EXAMPLE_BIN)
 
 test-run:
 	@MVC_BUILD=$(abspath $(BUILD)) sh test/run.sh
@@ -72,6 +79,7 @@ check-asan: deps
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" test-build
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    MVC_TEST_CFLAGS="-fsanitize=address,undefined" \
 	    MVC_BUILD=$(abspath build-asan) sh test/run.sh
 
 demo: deps
