@@ -163,6 +163,10 @@ int cmd_clone(int argc, char **argv)
 		goto done;
 	}
 	rc = EXIT_ERR;
+	/* the new store, not one the environment names */
+	unsetenv("MVC_DIR");
+	unsetenv("MVC_WORK_TREE");
+	unsetenv("GIT_DIR");
 	if ((error = mvc_repo_open(&repo, dir)) < 0 ||
 	    (error = mvc_remote_clone_setup(repo, "origin")) < 0 ||
 	    (error = mvc_repo_head(&cur, &unborn, repo)) < 0) {
