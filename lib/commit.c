@@ -877,10 +877,10 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		goto done;
 	/* the candidate exists; a hook may still refuse it (nothing moved yet) */
 	if (opts->before_ref_update) {
-		mvc_oid cand;
+		mvc_oid candidate;
 
-		mvc__oid_from_git(&cand, &commitid);
-		if ((error = opts->before_ref_update(&cand, opts->before_ref_update_payload)) < 0)
+		mvc__oid_from_git(&candidate, &commitid);
+		if ((error = opts->before_ref_update(&candidate, opts->before_ref_update_payload)) < 0)
 			goto done;
 	}
 	{
