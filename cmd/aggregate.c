@@ -11,10 +11,12 @@ static const char *method_arg, *weights_arg, *trim_arg, *alpha_arg, *lambda_arg,
 static unsigned long byzantine = (unsigned long)-1;
 static struct opt_list exclude;
 static int dry_run, no_checkout, json, quiet;
+static struct sign_opts sign = SIGN_OPTS_INIT;
 static const char *const syn[] = {
 	"[--method <m>] [--weights <w>,...] [--trim <b>] [--byzantine <f>] [--alpha <a>] "
 	"[--lambda <l>] [--base <rev>] [--clip <c>] [--noise-multiplier <z>] [--seed <s>] "
 	"[--exclude <glob>]... [--int-policy <p>] [--dry-run] [--no-checkout] [--json] [-m <msg>] "
+	"[--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] "
 	"[-q] <rev>... [-- <file>...]",
 	NULL };
 static const struct opt opts[] = {
@@ -34,6 +36,7 @@ static const struct opt opts[] = {
 	{ "no-checkout", 0, OPT_FLAG, &no_checkout, NULL, "leave the working files as they are" },
 	{ "json", 0, OPT_FLAG, &json, NULL, "print JSON (schema in mvc-aggregate(1))" },
 	{ "message", 'm', OPT_STRING, &message, "<msg>", "the version's message" },
+	SIGN_OPT_ENTRIES(sign, "the version"),
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
 	{ NULL }
 };
@@ -311,6 +314,7 @@ int cmd_aggregate(int argc, char **argv)
 	mvc_aggregate_options o = MVC_AGGREGATE_OPTIONS_INIT;
 	mvc_aggregate_result *r = NULL;
 	mvc_repo *repo = NULL;
+	mvc_key *key = NULL;
 	char **paths = NULL;
 	double *w = NULL;
 	size_t npaths = 0, nw = 0;
@@ -378,8 +382,12 @@ int cmd_aggregate(int argc, char **argv)
 	o.dry_run = dry_run;
 	o.checkout = !no_checkout;
 	o.message = message;
+	sign_opts_check(&usage_aggregate, &sign);
 	if ((rc = open_repo(&repo)) != 0)
 		goto done;
+	if (!dry_run && (rc = sign_key_open(&key, repo, &sign)) != 0)
+		goto done;
+	o.signing_key = key;
 	rc = EXIT_ERR;
 	if (argc > nrevs && !(paths = calloc((size_t)(argc - nrevs), sizeof(char *))))
 		goto done;
@@ -408,6 +416,7 @@ done:
 	free(w);
 	free(exclude.items);
 	mvc_aggregate_result_free(r);
+	mvc_key_free(key);
 	mvc_repo_free(repo);
 	return rc;
 }

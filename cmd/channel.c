@@ -7,8 +7,9 @@
 static const char *message;
 static int retry, json, quiet;
 static unsigned long max_count = (unsigned long)-1;
+static struct sign_opts sign = SIGN_OPTS_INIT;
 static const char *const syn[] = {
-	"set [-m <msg>] [--retry] [--quiet | --json] <name> <rev>",
+	"set [-m <msg>] [--retry] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--quiet | --json] <name> <rev>",
 	"list [--json]",
 	"log [-n <count>] [--json] <name>",
 	"delete <name>",
@@ -19,6 +20,7 @@ static const struct opt opts[] = {
 	{ "max-count", 'n', OPT_UINT, &max_count, "<count>", "log: show at most <count> moves" },
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "set: print nothing on success" },
 	{ "json", 0, OPT_FLAG, &json, NULL, "print JSON (schema in mvc-channel(1))" },
+	SIGN_OPT_ENTRIES(sign, "the move (set)"),
 	{ NULL }
 };
 const struct cmd_usage usage_channel = { "channel", syn, opts, "channel" };
@@ -57,6 +59,7 @@ static int channel_set(mvc_repo *repo, int argc, char **argv)
 {
 	mvc_channel_options o = MVC_CHANNEL_OPTIONS_INIT;
 	mvc_channel_result r;
+	mvc_key *key = NULL;
 	char to[13], from[13];
 	int error;
 
@@ -64,7 +67,12 @@ static int channel_set(mvc_repo *repo, int argc, char **argv)
 		return usage_error(&usage_channel, "channel set needs a name and a revision");
 	o.message = message;
 	o.retry = retry;
-	if ((error = mvc_channel_set(&r, repo, argv[1], argv[2], &o)) < 0)
+	if ((error = sign_key_open(&key, repo, &sign)) != 0)
+		return error;
+	o.signing_key = key;
+	error = mvc_channel_set(&r, repo, argv[1], argv[2], &o);
+	mvc_key_free(key);
+	if (error < 0)
 		return fail(error);
 	if (json)
 		return json_print(json_pack("{s:i, s:s, s:b, s:o, s:o, s:o}", "schema", 1,
@@ -179,8 +187,10 @@ int cmd_channel(int argc, char **argv)
 	sub = argv[0];
 	if (strcmp(sub, "set") && strcmp(sub, "list") && strcmp(sub, "log") && strcmp(sub, "delete"))
 		return usage_error(&usage_channel, "'%s' is not a channel subcommand", sub);
-	if (strcmp(sub, "set") && (message || retry || quiet))
-		return usage_error(&usage_channel, "-m, --retry and --quiet go with 'channel set'");
+	if (strcmp(sub, "set") && (message || retry || quiet || sign.sign || sign.key))
+		return usage_error(&usage_channel,
+		    "-m, --retry, --quiet, --sign and --key go with 'channel set'");
+	sign_opts_check(&usage_channel, &sign);
 	if (strcmp(sub, "log") && max_count != (unsigned long)-1)
 		return usage_error(&usage_channel, "-n goes with 'channel log'");
 	if (!strcmp(sub, "delete") && json)

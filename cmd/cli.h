@@ -94,6 +94,50 @@ void decoration(char *buf, size_t n, char **refs, size_t count);
 json_t *version_json(mvc_repo *repo, mvc_version *v);
 void print_version_header(mvc_repo *repo, mvc_version *v);
 
+/*
+ * Signing for the commands that write versions (cmd/sign.c): --sign,
+ * --key, --passphrase-fd and --passphrase-env, in each option table.
+ */
+struct sign_opts {
+	int sign;
+	const char *key;
+	unsigned long pass_fd;
+	const char *pass_env;
+};
+#define SIGN_OPTS_INIT { 0, NULL, (unsigned long)-1, NULL }
+#define SIGN_OPT_ENTRIES(s, what) \
+	{ "sign", 0, OPT_FLAG, &(s).sign, NULL, "sign " what " with your key (mvc-key(1))" }, \
+	{ "key", 0, OPT_STRING, &(s).key, "<path>", "sign with this secret key (default: mvc.signingKey)", "file" }, \
+	{ "passphrase-fd", 0, OPT_UINT, &(s).pass_fd, "<n>", "read the key's passphrase from file descriptor <n>" }, \
+	{ "passphrase-env", 0, OPT_STRING, &(s).pass_env, "<var>", "read the key's passphrase from environment variable <var>" }
+/* Check the options (usage errors exit 129). */
+void sign_opts_check(const struct cmd_usage *u, const struct sign_opts *s);
+/* The key to sign with (NULL when not signing); 0 or an exit code, the
+ * error printed. */
+int sign_key_open(mvc_key **out, mvc_repo *repo, const struct sign_opts *s);
+/* A passphrase from a descriptor or a variable (never the command line),
+ * in locked memory: free it with passphrase_free().  0 or an exit code. */
+int passphrase_read(char **out, size_t *len, unsigned long fd, const char *env);
+void passphrase_free(char *p);
+
+/*
+ * Hooks (cmd/hook.c): run the store's hooks/<name> if it is executable,
+ * in the working directory, with MVC_COMMIT=<id> (when `id` is not NULL),
+ * MVC_DIR, MVC_WORK_TREE and GIT_DIR set and its output on stderr.  The
+ * hook's exit status; 0 when there is no hook; 128 + n for signal n; -1
+ * (the error printed) when it could not be run.
+ */
+int hook_run(mvc_repo *repo, const char *name, const mvc_oid *id);
+/* For mvc_commit_options.before_ref_update: runs pre-commit; the
+ * payload is a struct hook_ctx.  A refusal returns MVC_EREFUSED and
+ * leaves the status in the context. */
+struct hook_ctx {
+	mvc_repo *repo;
+	int status;         /* of the last hook run */
+	mvc_oid candidate;
+};
+int hook_pre_commit(const mvc_oid *candidate, void *payload);
+
 /* The command table (cmd/mvc.c) and the usage of each command. */
 extern const struct cmd commands[];
 extern const struct cmd_usage *const usages[];
@@ -118,6 +162,10 @@ DECLARE_CMD(fetch);
 DECLARE_CMD(pull);
 DECLARE_CMD(push);
 DECLARE_CMD(remote);
+DECLARE_CMD(key);
+DECLARE_CMD(verify);
+DECLARE_CMD(check);
+DECLARE_CMD(fsck);
 DECLARE_CMD(help);
 
 #endif

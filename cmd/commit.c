@@ -11,9 +11,10 @@
 
 static const char *message, *message_file;
 static struct opt_list meta;
-static int allow_empty, rehash, quiet, json, retry, progress = -1;
+static int allow_empty, rehash, quiet, json, retry, no_verify, progress = -1;
+static struct sign_opts sign = SIGN_OPTS_INIT;
 static const char *const syn[] = {
-	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--retry] [--quiet | --json] [<file>...]",
+	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--retry] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--no-verify] [--quiet | --json] [<file>...]",
 	NULL };
 static const struct opt opts[] = {
 	{ "message", 'm', OPT_STRING, &message, "<msg>", "the version's message" },
@@ -22,6 +23,8 @@ static const struct opt opts[] = {
 	{ "allow-empty", 0, OPT_FLAG, &allow_empty, NULL, "commit even if nothing changed" },
 	{ "rehash", 0, OPT_FLAG, &rehash, NULL, "hash every file even if its size and mtime match" },
 	{ "retry", 0, OPT_FLAG, &retry, NULL, "when another commit moves the branch at once, commit again on top" },
+	SIGN_OPT_ENTRIES(sign, "the version"),
+	{ "no-verify", 0, OPT_FLAG, &no_verify, NULL, "do not run the pre-commit hook" },
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
 	{ "json", 0, OPT_FLAG, &json, NULL, "print the new version as JSON" },
 	{ "progress", 0, OPT_FLAG, &progress, NULL, "show progress on stderr (default: on a terminal; --no-progress: never)" },
@@ -77,9 +80,11 @@ static void backoff(unsigned n)
 int cmd_commit(int argc, char **argv)
 {
 	struct progress bar;
+	struct hook_ctx hook;
 	mvc_commit_options o = MVC_COMMIT_OPTIONS_INIT;
 	mvc_commit_stats st;
 	mvc_repo *repo = NULL;
+	mvc_key *key = NULL;
 	char **paths = NULL, *msgbuf = NULL, hex[MVC_OID_HEXSZ + 1];
 	mvc_oid id;
 	int error, rc = EXIT_ERR;
@@ -89,9 +94,10 @@ int cmd_commit(int argc, char **argv)
 		return usage_error(&usage_commit, "-m and -F cannot be used together");
 	if (!message && !message_file)
 		return usage_error(&usage_commit, "a version needs a message: use -m <msg> or -F <file>");
+	sign_opts_check(&usage_commit, &sign);
 	if (message_file && !(message = msgbuf = slurp(message_file)))
 		return die_msg("cannot read the message from '%s'", message_file);
-	if ((rc = open_repo(&repo)) != 0)
+	if ((rc = open_repo(&repo)) != 0 || (rc = sign_key_open(&key, repo, &sign)) != 0)
 		goto done;
 	rc = EXIT_ERR;
 	if (!(paths = calloc((size_t)argc + 1, sizeof(char *))))
@@ -106,6 +112,14 @@ int cmd_commit(int argc, char **argv)
 	o.nmeta = meta.count;
 	o.allow_empty = allow_empty;
 	o.rehash = rehash;
+	o.signing_key = key;
+	/* the pre-commit hook sees the candidate before the branch moves */
+	memset(&hook, 0, sizeof(hook));
+	hook.repo = repo;
+	if (!no_verify) {
+		o.before_ref_update = hook_pre_commit;
+		o.before_ref_update_payload = &hook;
+	}
 	progress_init(&bar, "commit", progress, quiet || json);
 	o.progress = progress_cb;
 	o.progress_payload = &bar;
@@ -122,11 +136,20 @@ int cmd_commit(int argc, char **argv)
 		backoff(attempt);
 	}
 	progress_end(&bar);
+	if (error == MVC_EREFUSED) {
+		mvc_oid_fmt(hex, &hook.candidate);
+		if (hook.status >= 0)
+			fprintf(stderr, "mvc: the pre-commit hook refused version %.12s (exit %d); the "
+			    "branch was not moved\n", hex, hook.status);
+		rc = EXIT_NO;
+		goto done;
+	}
 	if (error < 0) {
 		rc = fail(error);
 		goto done;
 	}
 	mvc_oid_fmt(hex, &id);
+	hook_run(repo, "post-commit", &id); /* after the fact: its status changes nothing */
 	if (json) {
 		rc = json_print(json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "schema", 1, "id", hex, "files", (json_int_t)st.files,
@@ -149,6 +172,7 @@ done:
 	free(paths);
 	free(msgbuf);
 	free(meta.items);
+	mvc_key_free(key);
 	mvc_repo_free(repo);
 	return rc;
 }

@@ -23,6 +23,10 @@ const struct cmd commands[] = {
 	{ "pull", cmd_pull, "fetch, then fast-forward the branch and write its files" },
 	{ "push", cmd_push, "send versions, channels and scores to a remote" },
 	{ "remote", cmd_remote, "add, remove or list the servers you push to and fetch from" },
+	{ "key", cmd_key, "make a signing key; print its public key" },
+	{ "verify", cmd_verify, "check that versions are signed by trusted keys" },
+	{ "check", cmd_check, "refuse a version with NaN, other shapes or too large a change" },
+	{ "fsck", cmd_fsck, "check that every stored version decodes and matches its digests" },
 	{ "help", cmd_help, "show help for mvc or a command" },
 	{ NULL, NULL, NULL }
 };
@@ -31,7 +35,8 @@ const struct cmd_usage *const usages[] = {
 	&usage_init, &usage_commit, &usage_status, &usage_log, &usage_show,
 	&usage_diff, &usage_checkout, &usage_branch, &usage_switch, &usage_tag, &usage_channel,
 	&usage_rollback, &usage_aggregate, &usage_clone, &usage_fetch, &usage_pull,
-	&usage_push, &usage_remote, &usage_help, NULL
+	&usage_push, &usage_remote, &usage_key, &usage_verify, &usage_check, &usage_fsck,
+	&usage_help, NULL
 };
 
 const struct cmd_usage *find_usage(const char *name)

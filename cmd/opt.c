@@ -159,6 +159,7 @@ int fail(int code)
 	case MVC_ECONFLICT:
 	case MVC_EUNCHANGED:
 	case MVC_EDIRTY:
+	case MVC_EREFUSED:
 		return EXIT_NO;
 	default:
 		return EXIT_ERR;

@@ -7,9 +7,10 @@ static const char *to, *message;
 #define UNSET ((unsigned long)-1)
 static unsigned long steps = UNSET;
 static int retry, force, quiet, json;
+static struct sign_opts sign = SIGN_OPTS_INIT;
 static const char *const syn[] = {
-	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--quiet | --json] <channel>",
-	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--force] [--quiet | --json]",
+	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--quiet | --json] <channel>",
+	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--force] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--quiet | --json]",
 	NULL };
 static const struct opt opts[] = {
 	{ "to", 0, OPT_STRING, &to, "<rev>", "roll back to this version", "rev" },
@@ -17,6 +18,7 @@ static const struct opt opts[] = {
 	{ "message", 'm', OPT_STRING, &message, "<msg>", "why (recorded with the rollback)" },
 	{ "retry", 0, OPT_FLAG, &retry, NULL, "retry when another process moves it at once" },
 	{ "force", 'f', OPT_FLAG, &force, NULL, "branch: overwrite files with uncommitted changes" },
+	SIGN_OPT_ENTRIES(sign, "the move or commit"),
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
 	{ "json", 0, OPT_FLAG, &json, NULL, "print JSON (schema in mvc-rollback(1))" },
 	{ NULL }
@@ -28,6 +30,7 @@ int cmd_rollback(int argc, char **argv)
 	mvc_rollback_options o = MVC_ROLLBACK_OPTIONS_INIT;
 	mvc_rollback_result r;
 	mvc_repo *repo = NULL;
+	mvc_key *key = NULL;
 	char c[MVC_OID_HEXSZ + 1], t[MVC_OID_HEXSZ + 1], f[MVC_OID_HEXSZ + 1], *branch = NULL;
 	const char *channel;
 	int error, rc, unborn;
@@ -45,13 +48,17 @@ int cmd_rollback(int argc, char **argv)
 	if (channel && force)
 		return usage_error(&usage_rollback, "--force applies to the files of a branch rollback, "
 		    "not to a channel");
+	sign_opts_check(&usage_rollback, &sign);
 	if ((rc = open_repo(&repo)) != 0)
 		return rc;
+	if ((rc = sign_key_open(&key, repo, &sign)) != 0)
+		goto done;
 	o.to = to;
 	o.steps = steps == UNSET ? 0 : (unsigned)steps;
 	o.message = message;
 	o.retry = retry;
 	o.force = force;
+	o.signing_key = key;
 	if ((error = mvc_rollback(&r, repo, channel, &o)) < 0) {
 		rc = fail(error);
 		goto done;
@@ -74,6 +81,7 @@ int cmd_rollback(int argc, char **argv)
 	}
 done:
 	free(branch);
+	mvc_key_free(key);
 	mvc_repo_free(repo);
 	return rc;
 }

@@ -82,7 +82,7 @@ _mvc_opts()
 {
 	case $1 in
 	init)     echo "--quiet -q --help -h" ;;
-	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --retry --quiet -q --json --progress --no-progress --help -h" ;;
+	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --retry --sign --key --passphrase-fd --passphrase-env --no-verify --quiet -q --json --progress --no-progress --help -h" ;;
 	status)   echo "--json --rehash --exit-code --quiet -q --help -h" ;;
 	log)      echo "--oneline --max-count -n --channel --json --help -h" ;;
 	show)     echo "--summary -s --json --help -h" ;;
@@ -91,14 +91,18 @@ _mvc_opts()
 	branch)   echo "--delete -d --force -f --json --help -h" ;;
 	switch)   echo "--create -c --force -f --quiet -q --help -h" ;;
 	tag)      echo "--message -m --delete -d --json --help -h" ;;
-	channel)  echo "--message -m --retry --max-count -n --quiet -q --json --help -h" ;;
-	rollback) echo "--to --steps --message -m --retry --force -f --quiet -q --json --help -h" ;;
-	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --dry-run --no-checkout --json --message -m --quiet -q --help -h" ;;
+	channel)  echo "--message -m --retry --max-count -n --quiet -q --json --sign --key --passphrase-fd --passphrase-env --help -h" ;;
+	rollback) echo "--to --steps --message -m --retry --force -f --sign --key --passphrase-fd --passphrase-env --quiet -q --json --help -h" ;;
+	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --dry-run --no-checkout --json --message -m --sign --key --passphrase-fd --passphrase-env --quiet -q --help -h" ;;
 	clone)    echo "--branch -b --quiet -q --progress --no-progress --help -h" ;;
 	fetch)    echo "--quiet -q --progress --no-progress --help -h" ;;
 	pull)     echo "--force -f --quiet -q --progress --no-progress --help -h" ;;
 	push)     echo "--dry-run -n --quiet -q --progress --no-progress --help -h" ;;
 	remote)   echo "--json --help -h" ;;
+	key)      echo "--output -o --name --passphrase-fd --passphrase-env --help -h" ;;
+	verify)   echo "--trusted --quiet -q --json --help -h" ;;
+	check)    echo "--no-nan --same-shapes-as --max-relative-change --against --json --help -h" ;;
+	fsck)     echo "--full --progress --no-progress --quiet -q --json --help -h" ;;
 	help)     echo "--help -h" ;;
 	esac
 }
@@ -106,19 +110,22 @@ _mvc_opts()
 _mvc_argopts()
 {
 	case $1 in
-	commit)   echo "--message -m --file -F --meta" ;;
+	commit)   echo "--message -m --file -F --meta --key --passphrase-fd --passphrase-env" ;;
 	log)      echo "--max-count -n --channel" ;;
 	diff)     echo "--tolerance --sort --top" ;;
 	checkout) echo "--output -o" ;;
 	tag)      echo "--message -m" ;;
-	channel)  echo "--message -m --max-count -n" ;;
-	rollback) echo "--to --steps --message -m" ;;
-	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --message -m" ;;
+	channel)  echo "--message -m --max-count -n --key --passphrase-fd --passphrase-env" ;;
+	rollback) echo "--to --steps --message -m --key --passphrase-fd --passphrase-env" ;;
+	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --message -m --key --passphrase-fd --passphrase-env" ;;
 	clone)    echo "--branch -b" ;;
+	key)      echo "--output -o --name --passphrase-fd --passphrase-env" ;;
+	verify)   echo "--trusted" ;;
+	check)    echo "--same-shapes-as --max-relative-change --against" ;;
 	esac
 }
 
-_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote help"
+_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help"
 
 # _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
 _mvc_reply()
@@ -201,9 +208,9 @@ _mvc()
 	fi
 	if [[ -n $optword && $argopts == *" $optword "* ]]; then
 		case $optword in
-		--file|-F|--output|-o) _mvc_files ;;
+		--file|-F|--output|-o|--key|--trusted) _mvc_files ;;
 		--sort) _mvc_reply name relative max ;;
-		--to|--base) _mvc_reply $(_mvc_revs "$cdir") ;;
+		--to|--base|--same-shapes-as|--against) _mvc_reply $(_mvc_revs "$cdir") ;;
 		--method) _mvc_reply fedavg mean median trimmed-mean krum interpolate task-arithmetic ;;
 		--int-policy) _mvc_reply first max error ;;
 		--channel) _mvc_reply $(_mvc_channels "$cdir") ;;
@@ -293,6 +300,16 @@ _mvc()
 		fi ;;
 	rollback)
 		((npos == 0)) && _mvc_reply $(_mvc_channels "$cdir") ;;
+	key)
+		if ((npos == 0)); then
+			_mvc_reply generate public
+		elif ((npos == 1)) && [[ " ${COMP_WORDS[*]} " == *" public "* ]]; then
+			_mvc_files
+		fi ;;
+	verify)
+		_mvc_reply $(_mvc_revs "$cdir") ;;
+	check)
+		((npos == 0)) && _mvc_reply $(_mvc_revs "$cdir") ;;
 	aggregate)
 		# revisions, then the files after "--"
 		if ((dashdash)); then

@@ -5,7 +5,7 @@
 # checks them against `mvc <command> --help`.
 
 # Options that take a value, as they may appear before the cursor.
-set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch
+set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch --key --passphrase-fd --passphrase-env --name --trusted --same-shapes-as --max-relative-change --against
 
 # The words before the cursor: prints the command, then the -C directory
 # (possibly empty), then the number of arguments after the command, then
@@ -85,6 +85,10 @@ function __mvc_want_rev
             test $p[4] -eq 0
         case push
             test $p[3] -ge 1
+        case verify
+            return 0
+        case check
+            test $p[3] -eq 0
         case '*'
             return 1
     end
@@ -298,6 +302,10 @@ complete -c mvc -n __mvc_needs_command -a fetch -d "get a remote's versions, cha
 complete -c mvc -n __mvc_needs_command -a pull -d 'fetch, then fast-forward the branch and write its files'
 complete -c mvc -n __mvc_needs_command -a push -d 'send versions, channels and scores to a remote'
 complete -c mvc -n __mvc_needs_command -a remote -d 'add, remove or list the servers you push to and fetch from'
+complete -c mvc -n __mvc_needs_command -a key -d 'make a signing key; print its public key'
+complete -c mvc -n __mvc_needs_command -a verify -d 'check that versions are signed by trusted keys'
+complete -c mvc -n __mvc_needs_command -a check -d 'refuse a version with NaN, other shapes or too large a change'
+complete -c mvc -n __mvc_needs_command -a fsck -d 'check that every stored version decodes and matches its digests'
 complete -c mvc -n __mvc_needs_command -a help -d 'show help for mvc or a command'
 
 # init
@@ -314,6 +322,11 @@ complete -c mvc -n '__mvc_using commit' -l progress -d 'show progress on stderr'
 complete -c mvc -n '__mvc_using commit' -l no-progress -d 'never show progress'
 complete -c mvc -n '__mvc_using commit' -l rehash -d 'hash every file even if its size and mtime match'
 complete -c mvc -n '__mvc_using commit' -l retry -d 'when another commit moves the branch at once, commit again on top'
+complete -c mvc -n '__mvc_using commit' -l sign -d 'sign the version with your key'
+complete -c mvc -n '__mvc_using commit' -l key -r -F -d 'sign with this secret key'
+complete -c mvc -n '__mvc_using commit' -l passphrase-fd -x -d "read the key's passphrase from this descriptor"
+complete -c mvc -n '__mvc_using commit' -l passphrase-env -x -d "read the key's passphrase from this variable"
+complete -c mvc -n '__mvc_using commit' -l no-verify -d 'do not run the pre-commit hook'
 complete -c mvc -n '__mvc_using commit' -s q -l quiet -d 'print nothing on success'
 complete -c mvc -n '__mvc_using commit' -l json -d 'print the new version as JSON'
 complete -c mvc -n '__mvc_using commit' -s h -l help -d 'show this help'
@@ -380,6 +393,10 @@ complete -c mvc -n '__mvc_using channel' -s m -l message -x -d 'set: why (record
 complete -c mvc -n '__mvc_using channel' -l retry -d 'set: retry when another process moves the channel at once'
 complete -c mvc -n '__mvc_using channel' -s n -l max-count -x -d 'log: show at most <count> moves'
 complete -c mvc -n '__mvc_using channel' -s q -l quiet -d 'set: print nothing on success'
+complete -c mvc -n '__mvc_using channel' -l sign -d 'sign the move (set) with your key'
+complete -c mvc -n '__mvc_using channel' -l key -r -F -d 'sign with this secret key'
+complete -c mvc -n '__mvc_using channel' -l passphrase-fd -x -d "read the key's passphrase from this descriptor"
+complete -c mvc -n '__mvc_using channel' -l passphrase-env -x -d "read the key's passphrase from this variable"
 complete -c mvc -n '__mvc_using channel' -l json -d 'print JSON (schema in mvc-channel(1))'
 complete -c mvc -n '__mvc_using channel' -s h -l help -d 'show this help'
 complete -c mvc -n '__mvc_using channel; and __mvc_npos_zero' -x -a 'set list log delete'
@@ -390,6 +407,10 @@ complete -c mvc -n '__mvc_using rollback' -l steps -x -d 'go back <n> earlier ve
 complete -c mvc -n '__mvc_using rollback' -s m -l message -x -d 'why (recorded with the rollback)'
 complete -c mvc -n '__mvc_using rollback' -l retry -d 'retry when another process moves it at once'
 complete -c mvc -n '__mvc_using rollback' -s f -l force -d 'branch: overwrite files with uncommitted changes'
+complete -c mvc -n '__mvc_using rollback' -l sign -d 'sign the move or commit with your key'
+complete -c mvc -n '__mvc_using rollback' -l key -r -F -d 'sign with this secret key'
+complete -c mvc -n '__mvc_using rollback' -l passphrase-fd -x -d "read the key's passphrase from this descriptor"
+complete -c mvc -n '__mvc_using rollback' -l passphrase-env -x -d "read the key's passphrase from this variable"
 complete -c mvc -n '__mvc_using rollback' -s q -l quiet -d 'print nothing on success'
 complete -c mvc -n '__mvc_using rollback' -l json -d 'print JSON (schema in mvc-rollback(1))'
 complete -c mvc -n '__mvc_using rollback' -s h -l help -d 'show this help'
@@ -411,6 +432,10 @@ complete -c mvc -n '__mvc_using aggregate' -l dry-run -d 'report only: write not
 complete -c mvc -n '__mvc_using aggregate' -l no-checkout -d 'leave the working files as they are'
 complete -c mvc -n '__mvc_using aggregate' -l json -d 'print JSON (schema in mvc-aggregate(1))'
 complete -c mvc -n '__mvc_using aggregate' -s m -l message -x -d "the version's message"
+complete -c mvc -n '__mvc_using aggregate' -l sign -d 'sign the version with your key'
+complete -c mvc -n '__mvc_using aggregate' -l key -r -F -d 'sign with this secret key'
+complete -c mvc -n '__mvc_using aggregate' -l passphrase-fd -x -d "read the key's passphrase from this descriptor"
+complete -c mvc -n '__mvc_using aggregate' -l passphrase-env -x -d "read the key's passphrase from this variable"
 complete -c mvc -n '__mvc_using aggregate' -s q -l quiet -d 'print nothing on success'
 complete -c mvc -n '__mvc_using aggregate' -s h -l help -d 'show this help'
 
@@ -443,6 +468,37 @@ complete -c mvc -n '__mvc_using push' -l progress -d 'show progress on stderr'
 complete -c mvc -n '__mvc_using push' -l no-progress -d 'never show progress'
 complete -c mvc -n '__mvc_using push' -s h -l help -d 'show this help'
 
+# key
+complete -c mvc -n '__mvc_using key' -s o -l output -r -F -d 'generate: write the secret key here'
+complete -c mvc -n '__mvc_using key' -l name -x -d "generate: the key's name"
+complete -c mvc -n '__mvc_using key' -l passphrase-fd -x -d 'generate: read a passphrase from this descriptor'
+complete -c mvc -n '__mvc_using key' -l passphrase-env -x -d 'generate: read a passphrase from this variable'
+complete -c mvc -n '__mvc_using key' -s h -l help -d 'show this help'
+complete -c mvc -n '__mvc_using key; and __mvc_npos_zero' -x -a 'generate public'
+complete -c mvc -n '__mvc_using key; and not __mvc_npos_zero; and contains -- public (commandline -opc)' -F
+
+# verify
+complete -c mvc -n '__mvc_using verify' -l trusted -r -F -d 'the trusted keys (default: mvc.trustedKeys)'
+complete -c mvc -n '__mvc_using verify' -s q -l quiet -d 'print nothing; the exit status tells'
+complete -c mvc -n '__mvc_using verify' -l json -d 'print JSON (schema in mvc-verify(1))'
+complete -c mvc -n '__mvc_using verify' -s h -l help -d 'show this help'
+
+# check
+complete -c mvc -n '__mvc_using check' -l no-nan -d 'fail if a float tensor holds NaN or infinite values'
+complete -c mvc -n '__mvc_using check' -l same-shapes-as -x -a '(__mvc_revs)' -d 'fail if tensors, shapes or dtypes differ from this version'
+complete -c mvc -n '__mvc_using check' -l max-relative-change -x -d "fail if a tensor's relative L2 change exceeds this"
+complete -c mvc -n '__mvc_using check' -l against -x -a '(__mvc_revs)' -d 'measure the change against this version'
+complete -c mvc -n '__mvc_using check' -l json -d 'print JSON (schema in mvc-check(1))'
+complete -c mvc -n '__mvc_using check' -s h -l help -d 'show this help'
+
+# fsck
+complete -c mvc -n '__mvc_using fsck' -l full -d 'decode every chunk and check its BLAKE2b digest'
+complete -c mvc -n '__mvc_using fsck' -l progress -d 'with --full: show progress on stderr'
+complete -c mvc -n '__mvc_using fsck' -l no-progress -d 'never show progress'
+complete -c mvc -n '__mvc_using fsck' -s q -l quiet -d 'print nothing; the exit status tells'
+complete -c mvc -n '__mvc_using fsck' -l json -d 'print JSON (schema in mvc-fsck(1))'
+complete -c mvc -n '__mvc_using fsck' -s h -l help -d 'show this help'
+
 # remote
 complete -c mvc -n '__mvc_using remote' -l json -d 'list: print JSON (schema in mvc-remote(1))'
 complete -c mvc -n '__mvc_using remote' -s h -l help -d 'show this help'
@@ -453,7 +509,7 @@ complete -c mvc -n __mvc_want_remote -x -a '(__mvc_remotes)' -d remote
 
 # help
 complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
-complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help'
 
 # revisions and files, for the commands whose arguments are those
 complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision

@@ -857,6 +857,7 @@ static int write_version(agg *a, mvc_repo *repo, const git_oid *head)
 	co.sources = sources;
 	co.extra_parents = parents;
 	co.nextra_parents = npar;
+	co.signing_key = o->signing_key;
 	if ((error = mvc_commit(&a->r->id, NULL, repo, paths, a->nfiles, &co)) < 0)
 		goto done;
 	a->r->committed = 1;

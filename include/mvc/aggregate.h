@@ -28,6 +28,7 @@
  */
 #include "repo.h"
 #include "model.h"
+#include "sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -124,6 +125,7 @@ typedef struct mvc_aggregate_options {
 	/* The version's first line; NULL: "Aggregate <n> versions (<method>)" */
 	const char *message;
 	unsigned threads;          /* 0: MVC_THREADS, else every core */
+	const mvc_key *signing_key; /* sign the version (include/mvc/sign.h); NULL: unsigned */
 } mvc_aggregate_options;
 
 #define MVC_AGGREGATE_OPTIONS_VERSION 1
