@@ -93,6 +93,11 @@ void progress_end(struct progress *p);
 void decoration(char *buf, size_t n, char **refs, size_t count);
 json_t *version_json(mvc_repo *repo, mvc_version *v);
 void print_version_header(mvc_repo *repo, mvc_version *v);
+/* Recorded scores (cmd/output.c; schema in mvc-score(1)). */
+json_t *score_json(const mvc_score *s);
+void print_score_line(const mvc_score *s);
+void print_version_scores(mvc_repo *repo, mvc_version *v);
+json_t *version_scores_json(mvc_repo *repo, mvc_version *v);
 
 /*
  * Signing for the commands that write versions (cmd/sign.c): --sign,
@@ -150,6 +155,7 @@ DECLARE_CMD(checkout);
 DECLARE_CMD(log);
 DECLARE_CMD(show);
 DECLARE_CMD(diff);
+DECLARE_CMD(score);
 DECLARE_CMD(status);
 DECLARE_CMD(branch);
 DECLARE_CMD(switch);

@@ -11,6 +11,7 @@ const struct cmd commands[] = {
 	{ "log", cmd_log, "list versions, newest first" },
 	{ "show", cmd_show, "describe one version: files, tensors, metadata" },
 	{ "diff", cmd_diff, "show what changed, tensor by tensor, in numbers" },
+	{ "score", cmd_score, "evaluate a version; record, gate on and compare scores" },
 	{ "checkout", cmd_checkout, "write the files of a version" },
 	{ "branch", cmd_branch, "list, create or delete branches" },
 	{ "switch", cmd_switch, "change the current branch and write its files" },
@@ -33,7 +34,7 @@ const struct cmd commands[] = {
 
 const struct cmd_usage *const usages[] = {
 	&usage_init, &usage_commit, &usage_status, &usage_log, &usage_show,
-	&usage_diff, &usage_checkout, &usage_branch, &usage_switch, &usage_tag, &usage_channel,
+	&usage_diff, &usage_score, &usage_checkout, &usage_branch, &usage_switch, &usage_tag, &usage_channel,
 	&usage_rollback, &usage_aggregate, &usage_clone, &usage_fetch, &usage_pull,
 	&usage_push, &usage_remote, &usage_key, &usage_verify, &usage_check, &usage_fsck,
 	&usage_help, NULL

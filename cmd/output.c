@@ -57,11 +57,11 @@ json_t *version_json(mvc_repo *repo, mvc_version *v)
 		json_array_append_new(files, json_string(mvc_version_file_path(v, i)));
 	mvc_version_author(&a, v);
 	fmt_time(t, sizeof(t), a.time, a.tz_minutes);
-	o = json_pack("{s:s, s:o, s:{s:s?, s:s?, s:s, s:I}, s:s, s:s, s:o, s:o, s:o}",
+	o = json_pack("{s:s, s:o, s:{s:s?, s:s?, s:s, s:I}, s:s, s:s, s:o, s:o, s:o, s:o}",
 	    "id", hex, "parents", parents,
 	    "author", "name", a.name, "email", a.email, "date", t, "timestamp", (json_int_t)a.time,
 	    "summary", mvc_version_summary(v), "message", mvc_version_message(v),
-	    "meta", meta, "refs", refs_j, "files", files);
+	    "meta", meta, "refs", refs_j, "files", files, "scores", version_scores_json(repo, v));
 	return o;
 }
 
@@ -94,7 +94,9 @@ void print_version_header(mvc_repo *repo, mvc_version *v)
 		}
 		putchar('\n');
 	}
-	printf("Author: %s <%s>\nDate:   %s\n\n", a.name ? a.name : "", a.email ? a.email : "", t);
+	printf("Author: %s <%s>\nDate:   %s\n", a.name ? a.name : "", a.email ? a.email : "", t);
+	print_version_scores(repo, v);
+	putchar('\n');
 	while (*msg) {
 		nl = strchr(msg, '\n');
 		printf("    %.*s\n", (int)(nl ? nl - msg : (long)strlen(msg)), msg);
@@ -104,3 +106,67 @@ void print_version_header(mvc_repo *repo, mvc_version *v)
 	}
 }
 
+/* ---- recorded scores (mvc-score(1)) ---- */
+
+json_t *score_json(const mvc_score *s)
+{
+	char v[MVC_OID_HEXSZ + 1], t[MVC_OID_HEXSZ + 1], date[64];
+	json_t *m = json_object(), *o, *d;
+
+	mvc_oid_fmt(v, &s->version);
+	mvc_oid_fmt(t, &s->tree);
+	fmt_time(date, sizeof(date), s->time, 0);
+	for (size_t i = 0; i < s->nmetrics; i++)
+		json_object_set_new(m, s->metrics[i].name, json_real(s->metrics[i].value));
+	o = s->options ? json_loads(s->options, 0, NULL) : NULL;
+	d = s->data ? json_loads(s->data, 0, NULL) : NULL;
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:I, s:I}",
+	    "version", v, "tree", t, "evaluator", s->evaluator, "source", s->source,
+	    "time", (json_int_t)s->time, "date", date, "metrics", m,
+	    "options", o ? o : json_object(), "data", d ? d : json_object(),
+	    "n", (json_int_t)s->units, "skipped", (json_int_t)s->skipped);
+}
+
+void print_score_line(const mvc_score *s)
+{
+	char date[64];
+
+	fmt_time(date, sizeof(date), s->time, 0);
+	printf("%s", s->evaluator);
+	for (size_t i = 0; i < s->nmetrics; i++)
+		printf(" %s=%.6g", s->metrics[i].name, s->metrics[i].value);
+	printf(" (%s", s->source);
+	if (s->test_digest)
+		printf(", test %.12s", s->test_digest);
+	printf(", %s)\n", date);
+}
+
+void print_version_scores(mvc_repo *repo, mvc_version *v)
+{
+	mvc_score_list *l = NULL;
+
+	if (mvc_score_list_read(&l, repo, mvc_version_id(v)) < 0) {
+		mvc_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < l->count; i++) {
+		printf("Score:  ");
+		print_score_line(&l->scores[i]);
+	}
+	mvc_score_list_free(l);
+}
+
+json_t *version_scores_json(mvc_repo *repo, mvc_version *v)
+{
+	mvc_score_list *l = NULL;
+	json_t *a = json_array();
+
+	if (mvc_score_list_read(&l, repo, mvc_version_id(v)) < 0) {
+		mvc_error_clear();
+		return a;
+	}
+	for (size_t i = 0; i < l->count; i++)
+		json_array_append_new(a, score_json(&l->scores[i]));
+	mvc_score_list_free(l);
+	return a;
+}

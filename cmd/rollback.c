@@ -1,20 +1,26 @@
 /* mvc rollback: a channel, or the current branch, back to an earlier version. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 
-static const char *to, *message;
+static const char *to, *message, *test;
 #define UNSET ((unsigned long)-1)
 static unsigned long steps = UNSET;
-static int retry, force, quiet, json;
+static int retry, force, quiet, json, last_good;
+static struct opt_list mins, maxs;
 static struct sign_opts sign = SIGN_OPTS_INIT;
 static const char *const syn[] = {
-	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--quiet | --json] <channel>",
-	"[--to <rev> | --steps <n>] [-m <msg>] [--retry] [--force] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--quiet | --json]",
+	"[--to <rev> | --steps <n>] [--to-last-good (--min | --max) <metric>=<value>... [--test <file>]] [-m <msg>] [--retry] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--quiet | --json] <channel>",
+	"[--to <rev> | --steps <n>] [--to-last-good (--min | --max) <metric>=<value>... [--test <file>]] [-m <msg>] [--retry] [--force] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--quiet | --json]",
 	NULL };
 static const struct opt opts[] = {
 	{ "to", 0, OPT_STRING, &to, "<rev>", "roll back to this version", "rev" },
 	{ "steps", 0, OPT_UINT, &steps, "<n>", "go back <n> earlier versions (default 1)" },
+	{ "to-last-good", 0, OPT_FLAG, &last_good, NULL, "to the newest earlier version whose scores meet the bounds" },
+	{ "min", 0, OPT_LIST, &mins, "<metric>=<value>", "--to-last-good: a recorded metric's minimum (repeatable)" },
+	{ "max", 0, OPT_LIST, &maxs, "<metric>=<value>", "--to-last-good: a recorded metric's maximum (repeatable)" },
+	{ "test", 0, OPT_STRING, &test, "<file>", "--to-last-good: only scores on this test data", "file" },
 	{ "message", 'm', OPT_STRING, &message, "<msg>", "why (recorded with the rollback)" },
 	{ "retry", 0, OPT_FLAG, &retry, NULL, "retry when another process moves it at once" },
 	{ "force", 'f', OPT_FLAG, &force, NULL, "branch: overwrite files with uncommitted changes" },
@@ -34,6 +40,9 @@ int cmd_rollback(int argc, char **argv)
 	char c[MVC_OID_HEXSZ + 1], t[MVC_OID_HEXSZ + 1], f[MVC_OID_HEXSZ + 1], *branch = NULL;
 	const char *channel;
 	int error, rc, unborn;
+	mvc_score_bound *bounds = NULL;
+	mvc_score_filter filter;
+	char digest[MVC_DIGEST_HEXSZ + 1];
 
 	opt_parse(&usage_rollback, &argc, argv);
 	if (argc > 1)
@@ -44,6 +53,27 @@ int cmd_rollback(int argc, char **argv)
 		return usage_error(&usage_rollback, "--steps needs a number from 1 to 1000000");
 	if (quiet && json)
 		return usage_error(&usage_rollback, "--quiet and --json cannot be used together");
+	if (last_good && to)
+		return usage_error(&usage_rollback, "--to and --to-last-good cannot be used together");
+	if (last_good && !mins.count && !maxs.count)
+		return usage_error(&usage_rollback, "--to-last-good needs a bound: --min or --max <metric>=<value>");
+	if (!last_good && (mins.count || maxs.count || test))
+		return usage_error(&usage_rollback, "--min, --max and --test go with --to-last-good");
+	memset(&filter, 0, sizeof(filter));
+	if (last_good) {
+		if (!(bounds = calloc(mins.count + maxs.count, sizeof(*bounds))))
+			return die_msg("out of memory");
+		for (size_t i = 0; i < mins.count + maxs.count; i++) {
+			int max = i >= mins.count;
+
+			if (mvc_score_bound_parse(&bounds[i], max ? maxs.items[i - mins.count] : mins.items[i],
+			        max) < 0)
+				return usage_error(&usage_rollback, "--%s: %s", max ? "max" : "min",
+				    mvc_error_last());
+		}
+		filter.bounds = bounds;
+		filter.nbounds = mins.count + maxs.count;
+	}
 	channel = argc ? argv[0] : NULL;
 	if (channel && force)
 		return usage_error(&usage_rollback, "--force applies to the files of a branch rollback, "
@@ -53,6 +83,14 @@ int cmd_rollback(int argc, char **argv)
 		return rc;
 	if ((rc = sign_key_open(&key, repo, &sign)) != 0)
 		goto done;
+	if (test) {
+		if ((error = mvc_score_file_digest(digest, test)) < 0) {
+			rc = fail(error);
+			goto done;
+		}
+		filter.test_digest = digest;
+	}
+	o.last_good = last_good ? &filter : NULL;
 	o.to = to;
 	o.steps = steps == UNSET ? 0 : (unsigned)steps;
 	o.message = message;
@@ -80,6 +118,7 @@ int cmd_rollback(int argc, char **argv)
 		rc = EXIT_OK;
 	}
 done:
+	free(bounds);
 	free(branch);
 	mvc_key_free(key);
 	mvc_repo_free(repo);

@@ -87,12 +87,13 @@ _mvc_opts()
 	log)      echo "--oneline --max-count -n --channel --json --help -h" ;;
 	show)     echo "--summary -s --json --help -h" ;;
 	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --help -h" ;;
+	score)    echo "--eval --test --file --items --users --history --k --dot --layers --layout --cmd --record --source --min --max --compare --resamples --seed --fail-if-worse --dry-run -n --quiet -q --json --help -h" ;;
 	checkout) echo "--output -o --force -f --quiet -q --progress --no-progress --help -h" ;;
 	branch)   echo "--delete -d --force -f --json --help -h" ;;
 	switch)   echo "--create -c --force -f --quiet -q --help -h" ;;
 	tag)      echo "--message -m --delete -d --json --help -h" ;;
 	channel)  echo "--message -m --retry --max-count -n --quiet -q --json --sign --key --passphrase-fd --passphrase-env --help -h" ;;
-	rollback) echo "--to --steps --message -m --retry --force -f --sign --key --passphrase-fd --passphrase-env --quiet -q --json --help -h" ;;
+	rollback) echo "--to --steps --to-last-good --min --max --test --message -m --retry --force -f --sign --key --passphrase-fd --passphrase-env --quiet -q --json --help -h" ;;
 	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --dry-run --no-checkout --json --message -m --sign --key --passphrase-fd --passphrase-env --quiet -q --help -h" ;;
 	clone)    echo "--branch -b --quiet -q --progress --no-progress --help -h" ;;
 	fetch)    echo "--quiet -q --progress --no-progress --help -h" ;;
@@ -113,10 +114,11 @@ _mvc_argopts()
 	commit)   echo "--message -m --file -F --meta --key --passphrase-fd --passphrase-env" ;;
 	log)      echo "--max-count -n --channel" ;;
 	diff)     echo "--tolerance --sort --top" ;;
+	score)    echo "--eval --test --file --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples --seed" ;;
 	checkout) echo "--output -o" ;;
 	tag)      echo "--message -m" ;;
 	channel)  echo "--message -m --max-count -n --key --passphrase-fd --passphrase-env" ;;
-	rollback) echo "--to --steps --message -m --key --passphrase-fd --passphrase-env" ;;
+	rollback) echo "--to --steps --min --max --test --message -m --key --passphrase-fd --passphrase-env" ;;
 	aggregate) echo "--method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy --message -m --key --passphrase-fd --passphrase-env" ;;
 	clone)    echo "--branch -b" ;;
 	key)      echo "--output -o --name --passphrase-fd --passphrase-env" ;;
@@ -125,7 +127,7 @@ _mvc_argopts()
 	esac
 }
 
-_mvc_commands="init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help"
+_mvc_commands="init commit status log show diff score checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help"
 
 # _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
 _mvc_reply()
@@ -214,6 +216,9 @@ _mvc()
 		--method) _mvc_reply fedavg mean median trimmed-mean krum interpolate task-arithmetic ;;
 		--int-policy) _mvc_reply first max error ;;
 		--channel) _mvc_reply $(_mvc_channels "$cdir") ;;
+		--test|--history) _mvc_files ;;
+		--eval) _mvc_reply retrieval classifier command ;;
+		--layout) _mvc_reply torch keras ;;
 		esac
 		return 0
 	fi
@@ -297,6 +302,13 @@ _mvc()
 			_mvc_reply $(_mvc_channels "$cdir")
 		elif ((npos == 2)) && [[ $sub == set ]]; then
 			_mvc_reply $(_mvc_revs "$cdir")
+		fi ;;
+	score)
+		# a version; two with --compare
+		if [[ " ${COMP_WORDS[*]} " == *" --compare "* ]]; then
+			((npos < 2)) && _mvc_reply $(_mvc_revs "$cdir")
+		else
+			((npos == 0)) && _mvc_reply $(_mvc_revs "$cdir")
 		fi ;;
 	rollback)
 		((npos == 0)) && _mvc_reply $(_mvc_channels "$cdir") ;;

@@ -6,6 +6,8 @@
 
 # Options that take a value, as they may appear before the cursor.
 set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch --key --passphrase-fd --passphrase-env --name --trusted --same-shapes-as --max-relative-change --against
+# ... and those of score and rollback --to-last-good
+set -g __mvc_argopts $__mvc_argopts --eval --test --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples
 
 # The words before the cursor: prints the command, then the -C directory
 # (possibly empty), then the number of arguments after the command, then
@@ -89,6 +91,12 @@ function __mvc_want_rev
             return 0
         case check
             test $p[3] -eq 0
+        case score
+            if contains -- --compare (commandline -opc)
+                test $p[3] -lt 2
+            else
+                test $p[3] -eq 0
+            end
         case '*'
             return 1
     end
@@ -290,6 +298,7 @@ complete -c mvc -n __mvc_needs_command -a status -d 'show which model files chan
 complete -c mvc -n __mvc_needs_command -a log -d 'list versions, newest first'
 complete -c mvc -n __mvc_needs_command -a show -d 'describe one version: files, tensors, metadata'
 complete -c mvc -n __mvc_needs_command -a diff -d 'show what changed, tensor by tensor, in numbers'
+complete -c mvc -n __mvc_needs_command -a score -d 'evaluate a version; record, gate on and compare scores'
 complete -c mvc -n __mvc_needs_command -a checkout -d 'write the files of a version'
 complete -c mvc -n __mvc_needs_command -a branch -d 'list, create or delete branches'
 complete -c mvc -n __mvc_needs_command -a switch -d 'change the current branch and write its files'
@@ -362,6 +371,31 @@ complete -c mvc -n '__mvc_using diff' -s q -l quiet -d 'print nothing; implies -
 complete -c mvc -n '__mvc_using diff' -l no-index -d 'compare two files on disk, no repository needed'
 complete -c mvc -n '__mvc_using diff' -s h -l help -d 'show this help'
 
+# score
+complete -c mvc -n '__mvc_using score' -l eval -x -a 'retrieval classifier command' -d 'the evaluator'
+complete -c mvc -n '__mvc_using score' -l test -r -F -d 'the held-out data, CSV'
+complete -c mvc -n '__mvc_using score' -l file -r -F -d 'the tracked file of the model'
+complete -c mvc -n '__mvc_using score' -l items -x -d 'retrieval: the item vectors (items x d)'
+complete -c mvc -n '__mvc_using score' -l users -x -d 'retrieval: the user vectors (a row per user id)'
+complete -c mvc -n '__mvc_using score' -l history -r -F -d 'retrieval: past interactions'
+complete -c mvc -n '__mvc_using score' -l k -x -d 'retrieval: cutoffs K, comma-separated (default 10,50)'
+complete -c mvc -n '__mvc_using score' -l dot -d 'retrieval: rank by dot product, not cosine'
+complete -c mvc -n '__mvc_using score' -l layers -x -d 'classifier: weight,bias,... tensors'
+complete -c mvc -n '__mvc_using score' -l layout -x -a 'torch keras' -d 'classifier: weight layout'
+complete -c mvc -n '__mvc_using score' -l cmd -x -d 'command: run this; {model} is the model file'
+complete -c mvc -n '__mvc_using score' -l record -x -d 'record a metric measured elsewhere (metric=value)'
+complete -c mvc -n '__mvc_using score' -l source -x -d 'where the score comes from'
+complete -c mvc -n '__mvc_using score' -l min -x -d 'exit 1 unless metric >= value (metric=value)'
+complete -c mvc -n '__mvc_using score' -l max -x -d 'exit 1 unless metric <= value (metric=value)'
+complete -c mvc -n '__mvc_using score' -l compare -d 'score two versions, compare by paired bootstrap'
+complete -c mvc -n '__mvc_using score' -l resamples -x -d 'compare: bootstrap resamples (default 1000)'
+complete -c mvc -n '__mvc_using score' -l seed -x -d 'compare: seed of the resampling (default 1)'
+complete -c mvc -n '__mvc_using score' -l fail-if-worse -d 'compare: exit 1 if B is significantly worse'
+complete -c mvc -n '__mvc_using score' -s n -l dry-run -d 'evaluate and check; record nothing'
+complete -c mvc -n '__mvc_using score' -s q -l quiet -d 'print nothing on stdout'
+complete -c mvc -n '__mvc_using score' -l json -d 'print JSON (schema in mvc-score(1))'
+complete -c mvc -n '__mvc_using score' -s h -l help -d 'show this help'
+
 # checkout
 complete -c mvc -n '__mvc_using checkout' -s o -l output -r -F -d 'write the file to <path> instead of the working directory'
 complete -c mvc -n '__mvc_using checkout' -l progress -d 'show progress on stderr'
@@ -404,6 +438,10 @@ complete -c mvc -n '__mvc_using channel; and __mvc_npos_zero' -x -a 'set list lo
 # rollback
 complete -c mvc -n '__mvc_using rollback' -l to -x -a '(__mvc_revs)' -d 'roll back to this version'
 complete -c mvc -n '__mvc_using rollback' -l steps -x -d 'go back <n> earlier versions (default 1)'
+complete -c mvc -n '__mvc_using rollback' -l to-last-good -d 'to the newest earlier version whose scores meet the bounds'
+complete -c mvc -n '__mvc_using rollback' -l min -x -d "--to-last-good: a recorded metric's minimum (metric=value)"
+complete -c mvc -n '__mvc_using rollback' -l max -x -d "--to-last-good: a recorded metric's maximum (metric=value)"
+complete -c mvc -n '__mvc_using rollback' -l test -r -F -d '--to-last-good: only scores on this test data'
 complete -c mvc -n '__mvc_using rollback' -s m -l message -x -d 'why (recorded with the rollback)'
 complete -c mvc -n '__mvc_using rollback' -l retry -d 'retry when another process moves it at once'
 complete -c mvc -n '__mvc_using rollback' -s f -l force -d 'branch: overwrite files with uncommitted changes'
@@ -509,7 +547,7 @@ complete -c mvc -n __mvc_want_remote -x -a '(__mvc_remotes)' -d remote
 
 # help
 complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
-complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff score checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help'
 
 # revisions and files, for the commands whose arguments are those
 complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision
