@@ -32,7 +32,14 @@
  * the chunk encoded alone. */
 #define DELTA_CHECK_SHARE 0.6
 
-enum { CHUNK_NEW, CHUNK_REUSE, CHUNK_DUP };
+enum { CHUNK_NEW, CHUNK_REUSE, CHUNK_DUP, CHUNK_ALT };
+
+/* A chunk of another version (an extra parent) at the same place. */
+typedef struct cand {
+	const unsigned char *digest;
+	git_oid oid;
+	uint32_t alt;
+} cand;
 
 typedef struct job {
 	uint32_t file;
@@ -45,7 +52,17 @@ typedef struct job {
 	git_oid parent;         /* the parent's blob at this place */
 	const unsigned char *parent_digest; /* its digest, when it may be reused */
 	git_oid *chain;         /* delta bases to name in the tree */
+	cand *cands;            /* the extra parents' chunks at this place */
+	uint32_t ncands;
 } job;
+
+/* An extra parent's side of a file (aggregate's inputs). */
+typedef struct alt {
+	mvc_manifest *m;
+	git_tree *ft, *t;
+	git_tree **tens;        /* per tensor of the new file: the same-name subtree */
+	long *idx;              /* index in m, or -1 */
+} alt;
 
 typedef struct cfile {
 	const char *path;
@@ -60,6 +77,8 @@ typedef struct cfile {
 	git_tree *pt;
 	git_tree **ptensor;     /* per tensor of m: the parent's same-name subtree */
 	long *pidx;             /* per tensor of m: index in pm, or -1 */
+	alt *alts;              /* the same file in each extra parent */
+	size_t nalts;
 	mvc_buf header;
 	size_t first_job;
 	git_oid tree;
@@ -226,6 +245,16 @@ static void free_file(cfile *f)
 		git_tree_free(f->ptensor[i]);
 	free(f->ptensor);
 	free(f->pidx);
+	for (size_t a = 0; a < f->nalts; a++) {
+		for (size_t i = 0; f->alts[a].tens && f->m && i < f->m->ntensors; i++)
+			git_tree_free(f->alts[a].tens[i]);
+		free(f->alts[a].tens);
+		free(f->alts[a].idx);
+		git_tree_free(f->alts[a].t);
+		git_tree_free(f->alts[a].ft);
+		mvc_manifest_free(f->alts[a].m);
+	}
+	free(f->alts);
 	git_tree_free(f->pt);
 	git_tree_free(f->pft);
 	mvc_manifest_free(f->m);
@@ -260,6 +289,63 @@ static int open_parent(cfile *f, git_repository *git, const git_tree *root)
 	if ((e = git_tree_entry_byname(f->pft, "t")) &&
 	    git_tree_lookup(&f->pt, git, git_tree_entry_id(e)) < 0)
 		mvc_error_clear();
+	return 0;
+}
+
+/* The same file in each extra parent, and its tensors that share our
+ * chunk plan: a chunk equal to theirs at the same place is reused. */
+static int open_alts(cfile *f, git_repository *git, git_commit *const *extra, size_t nextra)
+{
+	if (!nextra)
+		return 0;
+	if (!(f->alts = mvc__calloc(nextra, sizeof(*f->alts))))
+		return MVC_ENOMEM;
+	for (size_t a = 0; a < nextra; a++) {
+		alt *x = &f->alts[f->nalts];
+		git_tree *root = NULL;
+		const git_tree_entry *e;
+
+		if (git_commit_tree(&root, extra[a]) == 0 &&
+		    mvc__file_tree(&x->ft, git, root, f->path) == 0 &&
+		    mvc__tree_manifest(&x->m, git, x->ft, f->path) == 0 &&
+		    (e = git_tree_entry_byname(x->ft, "t")) &&
+		    git_tree_lookup(&x->t, git, git_tree_entry_id(e)) == 0) {
+			f->nalts++;
+		} else {
+			git_tree_free(x->ft);
+			mvc_manifest_free(x->m);
+			memset(x, 0, sizeof(*x));
+		}
+		git_tree_free(root);
+		mvc_error_clear(); /* an input without this file offers nothing to reuse */
+	}
+	return 0;
+}
+
+static int map_alts(cfile *f, git_repository *git)
+{
+	for (size_t a = 0; a < f->nalts; a++) {
+		alt *x = &f->alts[a];
+
+		if (!(x->tens = mvc__calloc(f->m->ntensors + 1, sizeof(*x->tens))) ||
+		    !(x->idx = mvc__calloc(f->m->ntensors + 1, sizeof(*x->idx))))
+			return MVC_ENOMEM;
+		for (size_t i = 0; i < f->m->ntensors; i++) {
+			long k = mvc_manifest_find(x->m, f->m->tensors[i].t.name);
+			const git_tree_entry *e;
+			char name[24];
+
+			x->idx[i] = -1;
+			if (k < 0 || x->m->tensors[k].chunk_size != f->m->tensors[i].chunk_size ||
+			    x->m->tensors[k].t.size != f->m->tensors[i].t.size)
+				continue;
+			mvc__index_name(name, (uint64_t)k);
+			if ((e = git_tree_entry_byname(x->t, name)) &&
+			    git_tree_lookup(&x->tens[i], git, git_tree_entry_id(e)) == 0)
+				x->idx[i] = k;
+			mvc_error_clear();
+		}
+	}
 	return 0;
 }
 
@@ -304,8 +390,7 @@ static int scan_file(cfile *f, mvc_state *st, git_repository *git, uint64_t chun
 			mvc_error_clear();
 		}
 	}
-	(void)git;
-	return 0;
+	return map_alts(f, git);
 }
 
 /* The parent's chain entries "<chunk>-<k>" of a reused chunk. */
@@ -359,6 +444,21 @@ static int plan_jobs(commit_ctx *c)
 			j->file = (uint32_t)fi;
 			j->ref = refs[k];
 			mvc__index_name(cname, refs[k].chunk);
+			for (size_t a = 0; a < f->nalts; a++) {
+				const alt *x = &f->alts[a];
+				long xi = x->idx ? x->idx[refs[k].tensor] : -1;
+				const git_oid *xid;
+
+				/* same tensor size and chunk size: chunk k covers the same bytes */
+				if (xi < 0 || !(xid = entry_id(x->tens[refs[k].tensor], cname)))
+					continue;
+				if (!j->cands && !(j->cands = mvc__calloc(f->nalts, sizeof(*j->cands))))
+					return MVC_ENOMEM;
+				j->cands[j->ncands].digest = x->m->tensors[xi].chunk_digests +
+				    refs[k].chunk * MVC_DIGEST_SIZE;
+				j->cands[j->ncands].oid = *xid;
+				j->cands[j->ncands++].alt = (uint32_t)a;
+			}
 			if (!pt || refs[k].chunk >= pt->nchunks ||
 			    !(pid = entry_id(f->ptensor[refs[k].tensor], cname)))
 				continue;
@@ -461,6 +561,11 @@ static int chunk_work(void *p, size_t item, unsigned thread)
 		s->reused = 1;
 		return 0;
 	}
+	for (uint32_t k = 0; k < j->ncands; k++)
+		if (!memcmp(digest, j->cands[k].digest, MVC_DIGEST_SIZE)) {
+			s->reused = 2 + (int)k;
+			return 0;
+		}
 	if (j->has_parent && (error = encode_delta(c, j, t, s, &enc, &enclen, w, flags)) < 0)
 		return error;
 	if (!enc && (error = mvc_codec_encode(t->codec, &enc, &enclen, t->raw, j->ref.len, w,
@@ -487,11 +592,20 @@ static int chunk_done(void *p, size_t item)
 		c->opts->progress(c->done_bytes, c->total_bytes, c->opts->progress_payload);
 	if (s->reused) {
 		char cname[24];
+		const git_tree *from = f->ptensor[j->ref.tensor];
 
 		j->kind = CHUNK_REUSE;
 		j->oid = j->parent;
+		if (s->reused >= 2) {
+			/* an extra parent's chunk: reused, but not the parent's subtree */
+			const cand *k = &j->cands[s->reused - 2];
+
+			j->kind = CHUNK_ALT;
+			j->oid = k->oid;
+			from = f->alts[k->alt].tens[j->ref.tensor];
+		}
 		mvc__index_name(cname, j->ref.chunk);
-		if ((error = copy_chain(j, f->ptensor[j->ref.tensor], cname)) < 0)
+		if ((error = copy_chain(j, from, cname)) < 0)
 			return error;
 		return seen_insert(&c->seen, digest, item);
 	}
@@ -773,6 +887,20 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		if ((error = mvc__tree_files(&tracked, &ntracked, git, root)) < 0)
 			goto done;
 	}
+	if (opts->expected_parent) {
+		mvc_oid cur;
+
+		if (parent)
+			mvc__oid_from_git(&cur, git_commit_id(parent));
+		if (!parent || memcmp(cur.id, opts->expected_parent->id, sizeof(cur.id))) {
+			error = mvc__err(MVC_ECONFLICT,
+			    "'%s' moved since the work started (another commit?); nothing was changed",
+			    refname);
+			goto done;
+		}
+	}
+	if ((error = lookup_parents(&parents, &nparents, git, parent, opts)) < 0)
+		goto done;
 	if (ntodo == 0) {
 		if (ntracked == 0) {
 			error = mvc__err(MVC_EINVALID, "nothing tracked yet: name the model files to commit");
@@ -819,6 +947,8 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 			goto done;
 		f->fspath = mvc_buf_detach(&fs);
 		if ((error = open_parent(f, git, root)) < 0 ||
+		    (error = open_alts(f, git, parents + (parent != NULL),
+		         nparents - (parent != NULL))) < 0 ||
 		    (error = scan_file(f, &state, git, chunk_size, opts->rehash)) < 0)
 			goto done;
 		if (!f->unchanged)
@@ -870,8 +1000,6 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		error = mvc__err_git(MVC_ERROR, "cannot prepare the version");
 		goto done;
 	}
-	if ((error = lookup_parents(&parents, &nparents, git, parent, opts)) < 0)
-		goto done;
 	if ((error = mvc__commit_write(&commitid, git, opts->signing_key, sig, sig, msg.ptr, newroot,
 	         nparents, (const git_commit **)parents, "the version")) < 0)
 		goto done;
@@ -921,8 +1049,10 @@ done:
 	for (size_t i = 0; c.files && i < c.nfiles; i++)
 		free_file(&c.files[i]);
 	free(c.files);
-	for (size_t i = 0; c.jobs && i < c.njobs; i++)
+	for (size_t i = 0; c.jobs && i < c.njobs; i++) {
 		free(c.jobs[i].chain);
+		free(c.jobs[i].cands);
+	}
 	free(c.jobs);
 	free(c.seen.slots);
 	for (size_t i = 0; c.slots && i < c.window; i++)

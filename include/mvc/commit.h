@@ -46,11 +46,17 @@ typedef struct mvc_commit_options {
 	 */
 	int (*before_ref_update)(const mvc_oid *candidate, void *payload);
 	void *before_ref_update_payload;
+	/*
+	 * The version the work was based on: when set, the branch must still
+	 * point there, or the commit fails with MVC_ECONFLICT (aggregate
+	 * computes its result from HEAD before committing it).
+	 */
+	const mvc_oid *expected_parent;
 } mvc_commit_options;
 
 #define MVC_COMMIT_OPTIONS_VERSION 1
 #define MVC_COMMIT_OPTIONS_INIT { MVC_COMMIT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, 0, \
-                                  NULL, NULL, NULL, NULL, NULL }
+                                  NULL, NULL, NULL, NULL, NULL, NULL }
 
 typedef struct mvc_commit_stats {
 	size_t files;

@@ -1574,6 +1574,44 @@ static void test_commit_sources_and_parents(void **state)
 	free(v3);
 }
 
+/* A chunk equal to an extra parent's chunk at the same place is reused,
+ * not stored again; a stale expected parent refuses the commit. */
+static void test_commit_reuses_extra_parents(void **state)
+{
+	fx *f = *state;
+	mvc_commit_options o = MVC_COMMIT_OPTIONS_INIT;
+	const char *paths[] = { MODEL };
+	size_t len;
+	unsigned char *v;
+	char *site = path_join(f->tmp, "site.safetensors");
+	const char *sources[] = { site };
+	mvc_commit_stats st;
+	mvc_oid a, b, res, stale;
+
+	free(put_model(f, MODEL, 1, 2, 3, &len));
+	assert_ok(commit(f, "a", &a, NULL));
+	/* b: every tensor different from a */
+	v = put_model(f, MODEL, 4, 5, 6, &len);
+	assert_ok(commit(f, "b", &b, NULL));
+	free(v);
+	/* the result equals a, committed on top of b with a as extra parent */
+	v = put_model(f, MODEL, 1, 2, 3, &len);
+	write_bytes(site, v, len);
+	free(v);
+	o.message = "equals an input";
+	o.sources = sources;
+	o.extra_parents = &a;
+	o.nextra_parents = 1;
+	stale = a;
+	o.expected_parent = &stale;
+	assert_err(commit_opts(f, &res, &st, paths, 1, &o), MVC_ECONFLICT, "moved");
+	o.expected_parent = &b;
+	assert_ok(commit_opts(f, &res, &st, paths, 1, &o));
+	assert_int_equal(st.chunks_written, 0);
+	assert_int_equal(st.chunks, 3);
+	free(site);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1606,6 +1644,7 @@ int main(void)
 		T(test_delta_chain),
 		T(test_stat_cache),
 		T(test_commit_sources_and_parents),
+		T(test_commit_reuses_extra_parents),
 	};
 
 	/* no user or system git configuration leaks into the tests */
