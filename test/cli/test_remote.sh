@@ -252,6 +252,27 @@ expect 0 "" "clone it" "$MVC" clone -q -b signed "$URL" erin
 check "the clone's commit is byte-identical, signature header and all" sh -c "git --git-dir=erin/.mvc cat-file commit '$signed' | cmp -s - '$T/signed.txt'"
 check "clone -b: the branch" test "$(git --git-dir=erin/.mvc symbolic-ref HEAD)" = refs/heads/signed
 
+# a version signed with mvc's own key verifies in a clone (when this mvc signs)
+if "$MVC" key --help >/dev/null 2>&1; then
+	# the trusted keys: "<name> mvc-ed25519 <key>" per line (mvc-verify(1))
+	"$MVC" key generate -o "$T/alice.key" --name alice@test 2>/dev/null |
+	    awk '{ print $3, $1, $2 }' >"$T/trusted"
+	cd alice
+	model model.safetensors 1 6
+	expect 0 "" "a signed commit" "$MVC" commit -q --sign --key "$T/alice.key" -m "v5, signed"
+	v5=$(git --git-dir=.mvc rev-parse HEAD)
+	expect 0 "" "push the signed version" "$MVC" push -q
+	cd "$T"
+	expect 0 "" "clone it" "$MVC" clone -q "$URL" frank
+	expect 0 "" "the signature verifies in the clone" sh -c "cd frank && '$MVC' verify --trusted '$T/trusted' '$v5'"
+	git --git-dir=frank/.mvc cat-file commit "$v5" >"$T/frank.commit"
+	check "the clone's signed commit is byte-identical" sh -c \
+	    "git --git-dir=alice/.mvc cat-file commit '$v5' | cmp -s - '$T/frank.commit'"
+	check "the clone's commit carries the mvcsig header" grep -q '^mvcsig mvc-ed25519 ' "$T/frank.commit"
+else
+	skip "mvc verify in a clone: this mvc does not sign"
+fi
+
 # ---- remove ----
 cd bob
 "$MVC" remote add other "file://$SRV"
