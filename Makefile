@@ -5,6 +5,7 @@
 #   make demo       install, build, run the built-in retraining story
 #   make check-asan the tests under AddressSanitizer + UBSan
 #   make bench      benchmarks against git and git-lfs (never part of check)
+#   make bench-score  mvc score's retrieval users/s beside OpenBLAS sgemm (never part of check)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION   := 0.1.0
@@ -116,6 +117,10 @@ install: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all deps check test-build test-run check-asan demo bench install clean
+# Needs libopenblas-dev (installed by the script when missing): a yardstick, not a dependency.
+bench-score: all $(BUILD)/tools/mkmodel
+	@MVC_BUILD=$(abspath $(BUILD)) sh bench/score.sh
+
+.PHONY: all deps check test-build test-run check-asan demo bench bench-score install clean
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
