@@ -5,11 +5,13 @@
  * are and what becomes of them once they are here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "move.h"
 #include "xfer.h"
@@ -288,6 +290,71 @@ static void remote_clear(mvc_remote *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * Append `text` (whole lines) to the store's config file as git writes
+ * it: the new file under config.lock, synced, renamed into place.
+ * libgit2 1.5.1 can only add a value to a multi-valued key by matching a
+ * regular expression against the values already there, and leaks a PCRE2
+ * match block for each one that does not match.
+ */
+static int config_append(mvc_repo *repo, const char *text)
+{
+	mvc_buf path = MVC_BUF_INIT, lock = MVC_BUF_INIT, body = MVC_BUF_INIT;
+	struct stat st;
+	int fd = -1, in = -1, error;
+
+	if ((error = mvc_buf_printf(&path, "%s/config", mvc_repo_path(repo))) < 0 ||
+	    (error = mvc_buf_printf(&lock, "%s.lock", path.ptr)) < 0)
+		goto done;
+	if ((in = open(path.ptr, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st) < 0) {
+		error = mvc__err_sys("cannot read '%s'", path.ptr);
+		goto done;
+	}
+	if (st.st_size > (off_t)MVC_NOTE_MAX) {
+		error = mvc__err(MVC_EINVALID, "'%s' is larger than %zu bytes", path.ptr, MVC_NOTE_MAX);
+		goto done;
+	}
+	if ((error = mvc_buf_grow(&body, (size_t)st.st_size + strlen(text) + 2)) < 0 ||
+	    (error = mvc_read_at(in, body.ptr, (size_t)st.st_size, 0, "the config")) < 0)
+		goto done;
+	body.len = (size_t)st.st_size;
+	body.ptr[body.len] = '\0';
+	if ((body.len && body.ptr[body.len - 1] != '\n' && (error = mvc_buf_puts(&body, "\n")) < 0) ||
+	    (error = mvc_buf_puts(&body, text)) < 0)
+		goto done;
+	if ((fd = open(lock.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777)) < 0) {
+		error = errno == EEXIST
+		    ? mvc__err(MVC_ECONFLICT, "'%s' exists: another process is writing the config", lock.ptr)
+		    : mvc__err_sys("cannot create '%s'", lock.ptr);
+		goto done;
+	}
+	if ((error = mvc_write_all(fd, body.ptr, body.len, "the config")) < 0)
+		goto unlock;
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		error = mvc__err_sys("cannot write '%s'", lock.ptr);
+		goto unlock;
+	}
+	fd = -1;
+	if (rename(lock.ptr, path.ptr) < 0) {
+		error = mvc__err_sys("cannot replace '%s'", path.ptr);
+		goto unlock;
+	}
+	error = 0;
+	goto done;
+unlock:
+	unlink(lock.ptr);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (in >= 0)
+		close(in);
+	mvc_buf_free(&path);
+	mvc_buf_free(&lock);
+	mvc_buf_free(&body);
+	return error;
+}
+
 /* remote.<name>.<key> as a string; *out NULL when it is not set. */
 static int config_str(char **out, git_config *cfg, const char *name, const char *key)
 {
@@ -381,34 +448,60 @@ static int cmp_remote(const void *a, const void *b)
 	return strcmp(((const mvc_remote *)a)->name, ((const mvc_remote *)b)->name);
 }
 
+/*
+ * The distinct config keys that start with `prefix` and end with `suffix`.
+ * Not git_config_iterator_glob_new() or git_remote_list(): libgit2 1.5.1
+ * leaks a PCRE2 match block for every entry its regular expression does
+ * not match.
+ */
+static int config_keys(strv *out, git_config *cfg, const char *prefix, const char *suffix)
+{
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	size_t pl = strlen(prefix), sl = strlen(suffix);
+	int rc, error = 0;
+
+	if (git_config_iterator_new(&it, cfg) < 0)
+		return mvc__err_git(MVC_ERROR, "cannot read the config");
+	while ((rc = git_config_next(&e, it)) == 0) {
+		size_t nl = strlen(e->name);
+		bool seen = false;
+
+		if (nl < pl + sl || strncmp(e->name, prefix, pl) || strcmp(e->name + nl - sl, suffix))
+			continue;
+		for (size_t i = 0; i < out->n && !seen; i++)
+			seen = !strcmp(out->v[i], e->name);
+		if (!seen && (error = strv_add(out, "%s", e->name)) < 0)
+			break;
+	}
+	if (!error && rc != GIT_ITEROVER)
+		error = mvc__err_git(MVC_ERROR, "cannot read the config");
+	git_config_iterator_free(it);
+	return error;
+}
+
 int mvc_remote_list_read(mvc_remote_list **out, mvc_repo *repo)
 {
-	git_strarray names = { NULL, 0 };
 	git_config *cfg = NULL;
+	strv keys = { NULL, 0, 0 };
 	mvc_remote_list *l;
 	int error = 0;
 
 	*out = NULL;
 	if (!(l = mvc__calloc(1, sizeof(*l))))
 		return MVC_ENOMEM;
-	if (git_remote_list(&names, mvc__repo_git(repo)) < 0) {
-		error = mvc__err_git(MVC_ERROR, "cannot list the remotes");
+	if ((error = config_snapshot(&cfg, repo)) < 0 ||
+	    (error = config_keys(&keys, cfg, "remote.", ".url")) < 0)
 		goto done;
-	}
-	if ((error = config_snapshot(&cfg, repo)) < 0)
-		goto done;
-	if (names.count && !(l->remotes = mvc__calloc(names.count, sizeof(*l->remotes)))) {
+	if (keys.n && !(l->remotes = mvc__calloc(keys.n, sizeof(*l->remotes)))) {
 		error = MVC_ENOMEM;
 		goto done;
 	}
-	for (size_t i = 0; i < names.count; i++) {
-		int rc = read_remote(&l->remotes[l->count], cfg, names.strings[i]);
+	for (size_t i = 0; i < keys.n; i++) {
+		char *name = keys.v[i] + strlen("remote.");
 
-		if (rc == MVC_ENOTFOUND) {   /* a pushurl without a url: not ours to show */
-			mvc_error_clear();
-			continue;
-		}
-		if ((error = rc) < 0)
+		name[strlen(name) - strlen(".url")] = '\0';
+		if ((error = read_remote(&l->remotes[l->count], cfg, name)) < 0)
 			goto done;
 		l->count++;
 	}
@@ -416,7 +509,7 @@ int mvc_remote_list_read(mvc_remote_list **out, mvc_repo *repo)
 		qsort(l->remotes, l->count, sizeof(*l->remotes), cmp_remote);
 done:
 	git_config_free(cfg);
-	git_strarray_dispose(&names);
+	strv_free(&keys);
 	if (error < 0) {
 		mvc_remote_list_free(l);
 		return error;
@@ -485,12 +578,11 @@ static int absolute_url(char **out, const char *url)
 
 int mvc_remote_add(mvc_repo *repo, const char *name, const char *url)
 {
-	git_repository *git = mvc__repo_git(repo);
-	git_remote *r = NULL;
 	git_config *cfg = NULL;
 	strv specs = { NULL, 0, 0 };
+	mvc_buf text = MVC_BUF_INIT;
 	char *abs = NULL, *have = NULL, q[MVC_QUOTE_MAX];
-	int rc, error;
+	int error;
 
 	if ((error = mvc_remote_name_check(name)) < 0 || (error = mvc_remote_url_check(url)) < 0)
 		return error;
@@ -502,21 +594,19 @@ int mvc_remote_add(mvc_repo *repo, const char *name, const char *url)
 		error = mvc__err(MVC_EEXISTS, "a remote '%s' already exists", q);
 		goto done;
 	}
-	if ((error = absolute_url(&abs, url)) < 0 || (error = fetch_specs(&specs, name, false)) < 0)
+	if ((error = absolute_url(&abs, url)) < 0 || (error = fetch_specs(&specs, name, false)) < 0 ||
+	    (error = mvc_buf_printf(&text, "[remote \"%s\"]\n\turl = \"", name)) < 0)
 		goto done;
-	/* git_remote_create() writes the first refspec (branches) itself */
-	if ((rc = git_remote_create(&r, git, name, abs)) < 0) {
-		error = mvc__err_git(rc == GIT_EEXISTS ? MVC_EEXISTS : MVC_ERROR,
-		    "cannot add remote '%s'", q);
+	for (const char *p = abs; *p && !error; p++)
+		error = *p == '"' || *p == '\\' ? mvc_buf_printf(&text, "\\%c", *p) : mvc_buf_put(&text, p, 1);
+	if (error || (error = mvc_buf_puts(&text, "\"\n")) < 0)
 		goto done;
-	}
-	for (size_t i = 1; i < specs.n; i++)
-		if (git_remote_add_fetch(git, name, specs.v[i]) < 0) {
-			error = mvc__err_git(MVC_ERROR, "cannot configure remote '%s'", q);
+	for (size_t i = 0; i < specs.n; i++)
+		if ((error = mvc_buf_printf(&text, "\tfetch = %s\n", specs.v[i])) < 0)
 			goto done;
-		}
+	error = config_append(repo, text.ptr);
 done:
-	git_remote_free(r);
+	mvc_buf_free(&text);
 	git_config_free(cfg);
 	strv_free(&specs);
 	free(abs);
@@ -524,47 +614,25 @@ done:
 	return error;
 }
 
-/* Delete every remote.<name>.* key. */
+/* Delete every remote.<name>.* key ('.*' matches every value: libgit2
+ * leaks nothing on a match). */
 static int config_drop_remote(git_config *cfg, const char *name)
 {
-	git_config_iterator *it = NULL;
-	git_config_entry *e;
 	strv keys = { NULL, 0, 0 };
-	mvc_buf re = MVC_BUF_INIT;
+	mvc_buf prefix = MVC_BUF_INIT;
 	int rc, error = 0;
 
-	if ((error = mvc_buf_puts(&re, "^remote\\.")) < 0)
-		return error;
-	/* names hold only [A-Za-z0-9._-]: only '.' needs escaping */
-	for (const char *p = name; *p && !error; p++)
-		error = *p == '.' ? mvc_buf_puts(&re, "\\.") : mvc_buf_put(&re, p, 1);
-	if (error || (error = mvc_buf_puts(&re, "\\.")) < 0)
+	if ((error = mvc_buf_printf(&prefix, "remote.%s.", name)) < 0 ||
+	    (error = config_keys(&keys, cfg, prefix.ptr, "")) < 0)
 		goto done;
-	if (git_config_iterator_glob_new(&it, cfg, re.ptr) < 0) {
-		error = mvc__err_git(MVC_ERROR, "cannot read the config");
-		goto done;
-	}
-	while ((rc = git_config_next(&e, it)) == 0) {
-		bool seen = false;
-
-		for (size_t i = 0; i < keys.n && !seen; i++)
-			seen = !strcmp(keys.v[i], e->name);
-		if (!seen && (error = strv_add(&keys, "%s", e->name)) < 0)
-			goto done;
-	}
-	if (rc != GIT_ITEROVER) {
-		error = mvc__err_git(MVC_ERROR, "cannot read the config");
-		goto done;
-	}
 	for (size_t i = 0; i < keys.n; i++)
 		if ((rc = git_config_delete_multivar(cfg, keys.v[i], ".*")) < 0 && rc != GIT_ENOTFOUND) {
 			error = mvc__err_git(MVC_ERROR, "cannot remove %s from the config", keys.v[i]);
 			goto done;
 		}
 done:
-	git_config_iterator_free(it);
 	strv_free(&keys);
-	mvc_buf_free(&re);
+	mvc_buf_free(&prefix);
 	return error;
 }
 
@@ -766,15 +834,20 @@ int mvc_remote_clone_setup(mvc_repo *repo, const char *name)
 		goto done;
 	if ((rc = git_config_delete_multivar(cfg, key.ptr, ".*")) < 0 && rc != GIT_ENOTFOUND)
 		goto cfg_error;
-	for (size_t i = 0; i < specs.n; i++)
-		if (git_config_set_multivar(cfg, key.ptr, "^$", specs.v[i]) < 0)
-			goto cfg_error;
 	key.len = 0;
 	if ((error = mvc_buf_printf(&key, "remote.%s.mirror", name)) < 0)
 		goto done;
 	if ((rc = git_config_delete_entry(cfg, key.ptr)) < 0 && rc != GIT_ENOTFOUND)
 		goto cfg_error;
 	git_error_clear();
+	key.len = 0;
+	if ((error = mvc_buf_printf(&key, "[remote \"%s\"]\n", name)) < 0)
+		goto done;
+	for (size_t i = 0; i < specs.n; i++)
+		if ((error = mvc_buf_printf(&key, "\tfetch = %s\n", specs.v[i])) < 0)
+			goto done;
+	if ((error = config_append(repo, key.ptr)) < 0)
+		goto done;
 	error = head_fallback(mvc__repo_git(repo));
 	goto done;
 cfg_error:
