@@ -33,17 +33,18 @@ mkmodel=$dir/bin/mkmodel
 want() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
 has_tool() { case " $tools " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# measure LABEL cmd...: sets SECS and RSS_MB
+# measure LABEL cmd...: sets SECS (wall), CPU (user + sys) and RSS_MB
 measure() {
-	$TIME -f '%e %M' -o "$dir/.time" "$@" >/dev/null 2>"$dir/.err" || {
+	$TIME -f '%e %M %U %S' -o "$dir/.time" "$@" >/dev/null 2>"$dir/.err" || {
 		echo "bench: '$*' failed:" >&2; cat "$dir/.err" >&2; exit 1; }
 	SECS=$(cut -d' ' -f1 "$dir/.time")
 	RSS_MB=$(awk '{printf "%.0f", $2 / 1024}' "$dir/.time")
+	CPU=$(awk '{printf "%.2f", $3 + $4}' "$dir/.time")
 }
 store_bytes() { du -sb "$1" | cut -f1; }
-row() { # scenario tool commit_s checkout_s growth raw rss_c rss_o
+row() { # scenario tool commit_s checkout_s growth raw rss_c rss_o commit_cpu checkout_cpu
 	pct=$(awk -v g="$5" -v r="$6" 'BEGIN { printf "%.2f", 100 * g / r }')
-	printf '%-22s %-5s %9s %9s %14s %8s%% %7s %7s\n' "$1" "$2" "$3" "$4" "$5" "$pct" "$7" "$8"
+	printf '%-22s %-5s %9s %9s %8s %8s %14s %8s%% %7s %7s\n' "$1" "$2" "$3" "$4" "$9" "${10}" "$5" "$pct" "$7" "$8"
 	echo "$1 $2 $3 $4 $5 $6 $7 $8" >>"$dir/results"
 }
 
@@ -53,7 +54,7 @@ gen() { # out, extra mkmodel args
 }
 
 header() {
-	printf '\n%-22s %-5s %9s %9s %14s %9s %7s %7s\n' scenario tool commit_s ckout_s growth_bytes "%raw" rssC_MB rssO_MB
+	printf '\n%-22s %-5s %9s %9s %8s %8s %14s %9s %7s %7s\n' scenario tool commit_s ckout_s cpuC_s cpuO_s growth_bytes "%raw" rssC_MB rssO_MB
 }
 
 # Commit v1 (and then each later version) with a tool; checkout the last one.
@@ -86,7 +87,7 @@ run_tool() {
 		mvc) measure sh -c "cd '$repo' && '$mvc' commit -q $empty -m v$n model.safetensors" ;;
 		git|lfs) measure sh -c "cd '$repo' && git add model.safetensors && git commit -q $empty -m v$n" ;;
 		esac
-		csecs=$SECS crss=$RSS_MB
+		csecs=$SECS crss=$RSS_MB ccpu=$CPU
 		after=$(store_bytes "$repo/$( [ $tool = mvc ] && echo .mvc || echo .git)")
 		growth=$((after - before))
 		raw=$(wc -c <"$f")
@@ -105,7 +106,7 @@ run_tool() {
 		rm -f "$repo/out.safetensors"
 		label=$scen
 		[ $# -gt 1 ] && label="$scen v$n"
-		row "$label" "$tool" "$csecs" "$SECS" "$growth" "$raw" "$crss" "$RSS_MB"
+		row "$label" "$tool" "$csecs" "$SECS" "$growth" "$raw" "$crss" "$RSS_MB" "$ccpu" "$CPU"
 	done
 	# the figures are kept; the disk is not
 	rm -rf "$repo"
@@ -125,6 +126,7 @@ measure cat "$dir/v1.st"; cat_s=$SECS
 measure b2sum "$dir/v1.st"; b2_s=$SECS
 measure sh -c "cp '$dir/v1.st' '$dir/cp.st' && sync"; cp_s=$SECS; rm -f "$dir/cp.st"
 echo "floor: cat $cat_s s, b2sum $b2_s s, cp+sync $cp_s s for $raw bytes"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 header
 
 want first && bench_set first "$dir/v1.st"
@@ -184,7 +186,7 @@ awk -v cat="$cat_s" -v b2="$b2_s" -v cp="$cp_s" -v raw="$raw" '
 	  keys[k] = 1 }
 	END {
 	  for (k in keys) if ((k, "mvc") in c) {
-	    line = sprintf("%-22s mvc commit %.2fx cat", k, c[k, "mvc"] / (cat > 0 ? cat : 0.01))
+	    line = sprintf("%-22s mvc commit %.2fx cat, %.3fx b2sum", k, c[k, "mvc"] / (cat > 0 ? cat : 0.01), c[k, "mvc"] / (b2 > 0 ? b2 : 0.01))
 	    if ((k, "lfs") in c) line = line sprintf(", %.2fx lfs time (lfs/mvc %.2f)", c[k, "mvc"] / c[k, "lfs"], c[k, "lfs"] / c[k, "mvc"])
 	    if ((k, "git") in c) line = line sprintf(", %.2fx git time", c[k, "mvc"] / c[k, "git"])
 	    line = line sprintf("; checkout %.0f MB/s (cp+sync %.0f MB/s)", r[k, "mvc"] / 1e6 / (o[k, "mvc"] > 0 ? o[k, "mvc"] : 0.01), raw / 1e6 / cp)
