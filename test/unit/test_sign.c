@@ -214,8 +214,10 @@ static void test_key_plain(void **state)
 	mvc_key_free(k);
 	k = NULL;
 	assert_ok(mvc_key_load(&k, path, "x", 1));
-	assert_err(mvc_key_load(&k, "/nonexistent/key", NULL, 0), MVC_ENOTFOUND, "cannot open key");
 	mvc_key_free(k);
+	k = NULL;
+	assert_err(mvc_key_load(&k, "/nonexistent/key", NULL, 0), MVC_ENOTFOUND, "cannot open key");
+	assert_null(k);
 	free(a);
 	free(b);
 	free(c);
