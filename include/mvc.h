@@ -23,5 +23,6 @@
 #include "mvc/aggregate.h"
 #include "mvc/remote.h"
 #include "mvc/score.h"
+#include "mvc/store.h"
 
 #endif

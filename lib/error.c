@@ -109,6 +109,16 @@ static void global_init(void)
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)8 << 20);
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)64 << 20);
+	/*
+	 * mvc prune makes the store a git partial clone (lib/prune.c):
+	 * libgit2 reads such a store like any other, but refuses to open one
+	 * through git's environment (a hook) unless told the extension is fine.
+	 */
+	{
+		const char *ext[] = { "partialclone" };
+
+		git_libgit2_opts(GIT_OPT_SET_EXTENSIONS, ext, (size_t)1);
+	}
 	init_result = 0;
 }
 

@@ -125,6 +125,7 @@ struct mvc_pack {
 	uint64_t offset;
 	idx_ent *ents;
 	int finished;
+	char *final;            /* ".../pack-<hash>", once finished */
 };
 
 static void put32(unsigned char *p, uint32_t v)
@@ -356,6 +357,9 @@ int mvc__pack_finish(mvc_pack *p, git_odb *odb)
 	p->tmp_idx = NULL;
 	sync_dir(p->dir);
 	p->finished = 1;
+	name.len -= 4; /* ".idx" */
+	name.ptr[name.len] = '\0';
+	p->final = mvc_buf_detach(&name);
 	if (odb && git_odb_refresh(odb) < 0)
 		error = mvc__err_git(MVC_ERROR, "cannot reload the object database");
 done:
@@ -381,7 +385,13 @@ void mvc__pack_free(mvc_pack *p)
 	free(p->tmp_idx);
 	free(p->ents);
 	free(p->dir);
+	free(p->final);
 	free(p);
+}
+
+const char *mvc__pack_path(const mvc_pack *p)
+{
+	return p->final;
 }
 
 struct mvc_objset {

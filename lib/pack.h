@@ -36,6 +36,9 @@ uint32_t mvc__pack_count(const mvc_pack *p);
 /* Write the trailer and the index, make both durable and visible, and
  * refresh `odb` so that libgit2 sees the new objects. */
 int mvc__pack_finish(mvc_pack *p, git_odb *odb);
+/* The finished pack's path without its extension (".../pack-<hash>"),
+ * or NULL before mvc__pack_finish() succeeded. */
+const char *mvc__pack_path(const mvc_pack *p);
 /* Free; an unfinished pack's temporary files are removed. */
 void mvc__pack_free(mvc_pack *p);
 
