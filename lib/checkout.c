@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "scan.h"
 #include "pool.h"
+#include "upkeep.h"
 
 typedef struct writer {
 	const mvc_checkout_options *opts;
@@ -366,6 +367,7 @@ int mvc_checkout_to(mvc_repo *repo, const char *rev, const char *path, const cha
 		uint64_t done = 0;
 
 		error = materialise(git, ft, m, path, out_path, opts, &done, m->file_size);
+		error = mvc__prune_explain(error, git, mvc_repo_path(repo), git_commit_id(c));
 	}
 done:
 	mvc_manifest_free(m);
@@ -511,8 +513,10 @@ int mvc_checkout_paths(mvc_repo *repo, const char *rev, const char *const *paths
 					goto done;
 			}
 			if ((error = materialise(git, t->ftree, t->m, t->path, t->fspath, opts, &done,
-			         total)) < 0)
+			         total)) < 0) {
+				error = mvc__prune_explain(error, git, mvc_repo_path(repo), git_commit_id(c));
 				goto done;
+			}
 		}
 		mvc__state_set(&st, t->path, t->fspath, t->m->digest, &vid, started);
 	}

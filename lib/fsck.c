@@ -22,6 +22,7 @@
 #include <zlib.h>
 #include "scan.h"
 #include "pool.h"
+#include "upkeep.h"
 
 /* ---- a set of (object id, digest) keys ---- */
 
@@ -128,6 +129,7 @@ typedef struct fctx {
 	int *results;
 	char **messages;
 	size_t window;
+	mvc_promised *promised;  /* blobs mvc prune dropped, or NULL */
 } fctx;
 
 static mvc_fsck_problem *problem(fctx *c, const char *version, const char *path,
@@ -259,6 +261,15 @@ static int damaged(fctx *c, const char *version, const char *path, const char *t
 	return problem(c, version, path, tensor, chunk, id, "%s: %s", what, why) ? 1 : MVC_ENOMEM;
 }
 
+/* Was the missing blob `id` dropped by mvc prune?  Then it is no problem. */
+static bool pruned(fctx *c, const git_oid *id)
+{
+	if (!c->promised || !mvc__oidmap_get(&c->promised->blobs, id))
+		return false;
+	c->r->chunks_pruned++;
+	return true;
+}
+
 /* The chunks of one tensor: present, with the delta bases its tree names. */
 static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 {
@@ -305,6 +316,8 @@ static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 		if (rc)
 			continue;
 		c->r->chunks++;
+		if (!git_odb_exists(c->odb, id) && pruned(c, id))
+			continue;
 		if (!git_odb_exists(c->odb, id)) {
 			if (!problem(c, vf->version, vf->path, mt->t.name, (int64_t)k, id,
 			        "the chunk's object is missing"))
@@ -326,6 +339,8 @@ static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 				break;
 			if (!git_odb_exists(c->odb, git_tree_entry_id(be))) {
 				unreadable = 1;
+				if (pruned(c, git_tree_entry_id(be)))
+					continue;
 				if (!problem(c, vf->version, vf->path, mt->t.name, (int64_t)k,
 				        git_tree_entry_id(be), "delta base %u of the chunk is missing", d))
 					error = MVC_ENOMEM;
@@ -808,6 +823,8 @@ int mvc_fsck(mvc_fsck_report **out, mvc_repo *repo, const mvc_fsck_options *opts
 		error = mvc__err_git(MVC_ERROR, "cannot open the object database");
 		goto done;
 	}
+	if ((error = mvc__promised_load(&c.promised, c.git, mvc_repo_path(repo))) < 0)
+		goto done;
 	/* breadth first from the refs: a version before its ancestors */
 	if ((error = ref_commits(&c, &queue, &qn, &qcap)) < 0)
 		goto done;
@@ -834,6 +851,7 @@ done:
 	free(c.ttrees.keys);
 	free(c.blobs.keys);
 	git_odb_free(c.odb);
+	mvc__promised_free(c.promised);
 	mvc_buf_free(&objects);
 	if (error < 0) {
 		mvc_fsck_report_free(c.r);

@@ -36,6 +36,8 @@ typedef struct mvc_fsck_report {
 	uint64_t chunks;            /* distinct chunk blobs found */
 	uint64_t chunks_decoded;    /* with full: decoded and hashed */
 	uint64_t bytes_decoded;
+	uint64_t chunks_pruned;     /* missing on purpose: dropped by mvc prune
+	                               (mvc_prune()), not counted as problems */
 	size_t count;
 	mvc_fsck_problem *problems;
 } mvc_fsck_report;
