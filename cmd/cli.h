@@ -172,6 +172,9 @@ DECLARE_CMD(key);
 DECLARE_CMD(verify);
 DECLARE_CMD(check);
 DECLARE_CMD(fsck);
+DECLARE_CMD(du);
+DECLARE_CMD(gc);
+DECLARE_CMD(prune);
 DECLARE_CMD(help);
 
 #endif

@@ -28,6 +28,9 @@ const struct cmd commands[] = {
 	{ "verify", cmd_verify, "check that versions are signed by trusted keys" },
 	{ "check", cmd_check, "refuse a version with NaN, other shapes or too large a change" },
 	{ "fsck", cmd_fsck, "check that every stored version decodes and matches its digests" },
+	{ "du", cmd_du, "show what each version costs in the store" },
+	{ "gc", cmd_gc, "repack the store and prune what no version reaches" },
+	{ "prune", cmd_prune, "drop old versions' data from the store, keep their history" },
 	{ "help", cmd_help, "show help for mvc or a command" },
 	{ NULL, NULL, NULL }
 };
@@ -37,7 +40,7 @@ const struct cmd_usage *const usages[] = {
 	&usage_diff, &usage_score, &usage_checkout, &usage_branch, &usage_switch, &usage_tag, &usage_channel,
 	&usage_rollback, &usage_aggregate, &usage_clone, &usage_fetch, &usage_pull,
 	&usage_push, &usage_remote, &usage_key, &usage_verify, &usage_check, &usage_fsck,
-	&usage_help, NULL
+	&usage_du, &usage_gc, &usage_prune, &usage_help, NULL
 };
 
 const struct cmd_usage *find_usage(const char *name)

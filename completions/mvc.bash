@@ -104,6 +104,9 @@ _mvc_opts()
 	verify)   echo "--trusted --quiet -q --json --help -h" ;;
 	check)    echo "--no-nan --same-shapes-as --max-relative-change --against --json --help -h" ;;
 	fsck)     echo "--full --progress --no-progress --quiet -q --json --help -h" ;;
+	du)       echo "--json --help -h" ;;
+	gc)       echo "--prune --quiet -q --help -h" ;;
+	prune)    echo "--keep-last --keep-channels --keep-tagged --dry-run -n --json --help -h" ;;
 	help)     echo "--help -h" ;;
 	esac
 }
@@ -124,10 +127,12 @@ _mvc_argopts()
 	key)      echo "--output -o --name --passphrase-fd --passphrase-env" ;;
 	verify)   echo "--trusted" ;;
 	check)    echo "--same-shapes-as --max-relative-change --against" ;;
+	gc)       echo "--prune" ;;
+	prune)    echo "--keep-last" ;;
 	esac
 }
 
-_mvc_commands="init commit status log show diff score checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help"
+_mvc_commands="init commit status log show diff score checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck du gc prune help"
 
 # _mvc_reply WORD...: COMPREPLY becomes the words matching $cur.
 _mvc_reply()
@@ -217,6 +222,7 @@ _mvc()
 		--int-policy) _mvc_reply first max error ;;
 		--channel) _mvc_reply $(_mvc_channels "$cdir") ;;
 		--test|--history) _mvc_files ;;
+		--prune) _mvc_reply now never 2.weeks.ago 1.month.ago ;;
 		--eval) _mvc_reply retrieval classifier command ;;
 		--layout) _mvc_reply torch keras ;;
 		esac
@@ -358,6 +364,8 @@ _mvc()
 		elif ((npos == 1)) && [[ $sub == remove ]]; then
 			_mvc_reply $(_mvc_remotes "$cdir")
 		fi ;;
+	du)
+		_mvc_reply $(_mvc_revs "$cdir") ;;
 	help)
 		((npos == 0)) && _mvc_reply $_mvc_commands ;;
 	esac

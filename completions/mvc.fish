@@ -8,6 +8,8 @@
 set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch --key --passphrase-fd --passphrase-env --name --trusted --same-shapes-as --max-relative-change --against
 # ... and those of score and rollback --to-last-good
 set -g __mvc_argopts $__mvc_argopts --eval --test --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples
+# ... and of gc and prune
+set -g __mvc_argopts $__mvc_argopts --prune --keep-last
 
 # The words before the cursor: prints the command, then the -C directory
 # (possibly empty), then the number of arguments after the command, then
@@ -91,6 +93,8 @@ function __mvc_want_rev
             return 0
         case check
             test $p[3] -eq 0
+        case du
+            return 0
         case score
             if contains -- --compare (commandline -opc)
                 test $p[3] -lt 2
@@ -315,6 +319,9 @@ complete -c mvc -n __mvc_needs_command -a key -d 'make a signing key; print its 
 complete -c mvc -n __mvc_needs_command -a verify -d 'check that versions are signed by trusted keys'
 complete -c mvc -n __mvc_needs_command -a check -d 'refuse a version with NaN, other shapes or too large a change'
 complete -c mvc -n __mvc_needs_command -a fsck -d 'check that every stored version decodes and matches its digests'
+complete -c mvc -n __mvc_needs_command -a du -d 'show what each version costs in the store'
+complete -c mvc -n __mvc_needs_command -a gc -d 'repack the store and prune what no version reaches'
+complete -c mvc -n __mvc_needs_command -a prune -d "drop old versions' data from the store, keep their history"
 complete -c mvc -n __mvc_needs_command -a help -d 'show help for mvc or a command'
 
 # init
@@ -545,9 +552,26 @@ complete -c mvc -n '__mvc_using remote; and __mvc_npos_zero' -x -a 'add remove l
 # remotes, for the commands whose first argument is one
 complete -c mvc -n __mvc_want_remote -x -a '(__mvc_remotes)' -d remote
 
+# du
+complete -c mvc -n '__mvc_using du' -l json -d 'print JSON (schema in mvc-du(1))'
+complete -c mvc -n '__mvc_using du' -s h -l help -d 'show this help'
+
+# gc
+complete -c mvc -n '__mvc_using gc' -l prune -x -a 'now never 2.weeks.ago 1.month.ago' -d 'prune unreachable objects older than <date>'
+complete -c mvc -n '__mvc_using gc' -s q -l quiet -d 'print nothing on success'
+complete -c mvc -n '__mvc_using gc' -s h -l help -d 'show this help'
+
+# prune
+complete -c mvc -n '__mvc_using prune' -l keep-last -x -d 'keep the data of the <n> newest versions of each branch'
+complete -c mvc -n '__mvc_using prune' -l keep-channels -d 'keep every version a channel ever pointed at'
+complete -c mvc -n '__mvc_using prune' -l keep-tagged -d 'keep every tagged version'
+complete -c mvc -n '__mvc_using prune' -s n -l dry-run -d 'say what would be dropped; drop nothing'
+complete -c mvc -n '__mvc_using prune' -l json -d 'print JSON (schema in mvc-prune(1))'
+complete -c mvc -n '__mvc_using prune' -s h -l help -d 'show this help'
+
 # help
 complete -c mvc -n '__mvc_using help' -s h -l help -d 'show this help'
-complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff score checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck help'
+complete -c mvc -n '__mvc_using help; and __mvc_npos_zero' -x -a 'init commit status log show diff score checkout branch switch tag channel rollback aggregate clone fetch pull push remote key verify check fsck du gc prune help'
 
 # revisions and files, for the commands whose arguments are those
 complete -c mvc -n __mvc_want_rev -x -a '(__mvc_revs)' -d revision
