@@ -77,6 +77,47 @@ _mvc_remote_branches()
 		sort -u
 }
 
+# The tensor names of version $2 (default HEAD) in the repository around
+# directory $1, from `mvc show --json`: for score's --items and --users
+# and aggregate's --exclude.  The mvc run is the one being completed.
+_mvc_tensors()
+{
+	local mvc=${COMP_WORDS[0]:-mvc} args=()
+
+	[[ -n $1 ]] && args=(-C "$1")
+	"$mvc" "${args[@]}" show --json "${2:-HEAD}" 2>/dev/null | awk '
+		/^ *"name": / { n = $0; next }
+		/^ *"dtype": / && n != "" {
+			sub(/^ *"name": "/, "", n); sub(/",?$/, "", n)
+			gsub(/\\"/, "\"", n); gsub(/\\\\/, "\\", n)
+			print n
+		}
+		{ n = "" }'
+}
+
+# The first argument after the command (skipping options and their
+# values): the revision whose tensors --items or --exclude names.
+_mvc_first_arg()
+{
+	local i=$((cmdi + 1)) w
+
+	while ((i < COMP_CWORD)); do
+		w=${COMP_WORDS[i]}
+		if [[ $w == = ]]; then
+			i=$((i + 1))
+		elif [[ $argopts == *" $w "* ]]; then
+			[[ ${COMP_WORDS[i+1]-} == = ]] && i=$((i + 1))
+			i=$((i + 1))
+		elif [[ $w == -- ]]; then
+			return 0
+		elif [[ $w != -* ]]; then
+			printf '%s\n' "$w"
+			return 0
+		fi
+		i=$((i + 1))
+	done
+}
+
 # Options of each command (long and short), and those that take a value.
 _mvc_opts()
 {
@@ -222,6 +263,7 @@ _mvc()
 		--int-policy) _mvc_reply first max error ;;
 		--channel) _mvc_reply $(_mvc_channels "$cdir") ;;
 		--test|--history) _mvc_files ;;
+		--items|--users|--exclude) _mvc_reply $(_mvc_tensors "$cdir" "$(_mvc_first_arg)") ;;
 		--prune) _mvc_reply now never 2.weeks.ago 1.month.ago ;;
 		--eval) _mvc_reply retrieval classifier command ;;
 		--layout) _mvc_reply torch keras ;;

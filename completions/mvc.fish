@@ -277,6 +277,41 @@ function __mvc_revs
     git --git-dir=$store for-each-ref --format='%(refname:strip=3)' refs/mvc/channels 2>/dev/null
 end
 
+# Tensor names of the revision the command names first (default HEAD),
+# from `mvc show --json`: score's --items and --users, aggregate's
+# --exclude.
+function __mvc_tensors
+    set -l tokens (commandline -opc)
+    set -l mvc $tokens[1]
+    set -l p (__mvc_parse)
+    set -l rev HEAD
+    set -l seen 0
+    set -e tokens[1]
+    while set -q tokens[1]
+        set -l w $tokens[1]
+        set -e tokens[1]
+        if test $seen = 0
+            test "$w" = "$p[1]"; and set seen 1
+            contains -- $w -C; and set -e tokens[1]
+        else if contains -- $w $__mvc_argopts
+            set -e tokens[1]
+        else if not string match -q -- '-*' $w
+            set rev $w
+            break
+        end
+    end
+    set -l args
+    test -n "$p[2]"; and set args -C $p[2]
+    $mvc $args show --json $rev 2>/dev/null | awk '
+        /^ *"name": / { n = $0; next }
+        /^ *"dtype": / && n != "" {
+            sub(/^ *"name": "/, "", n); sub(/",?$/, "", n)
+            gsub(/\\\\"/, "\"", n); gsub(/\\\\\\\\/, "\\\\", n)
+            print n
+        }
+        { n = "" }'
+end
+
 function __mvc_channels
     set -l store (__mvc_store)
     or return
@@ -382,8 +417,8 @@ complete -c mvc -n '__mvc_using diff' -s h -l help -d 'show this help'
 complete -c mvc -n '__mvc_using score' -l eval -x -a 'retrieval classifier command' -d 'the evaluator'
 complete -c mvc -n '__mvc_using score' -l test -r -F -d 'the held-out data, CSV'
 complete -c mvc -n '__mvc_using score' -l file -r -F -d 'the tracked file of the model'
-complete -c mvc -n '__mvc_using score' -l items -x -d 'retrieval: the item vectors (items x d)'
-complete -c mvc -n '__mvc_using score' -l users -x -d 'retrieval: the user vectors (a row per user id)'
+complete -c mvc -n '__mvc_using score' -l items -x -a '(__mvc_tensors)' -d 'retrieval: the item vectors (items x d)'
+complete -c mvc -n '__mvc_using score' -l users -x -a '(__mvc_tensors)' -d 'retrieval: the user vectors (a row per user id)'
 complete -c mvc -n '__mvc_using score' -l history -r -F -d 'retrieval: past interactions'
 complete -c mvc -n '__mvc_using score' -l k -x -d 'retrieval: cutoffs K, comma-separated (default 10,50)'
 complete -c mvc -n '__mvc_using score' -l dot -d 'retrieval: rank by dot product, not cosine'
@@ -471,7 +506,7 @@ complete -c mvc -n '__mvc_using aggregate' -l base -x -a '(__mvc_revs)' -d 'meas
 complete -c mvc -n '__mvc_using aggregate' -l clip -x -d 'DP-FedAvg: clip each update to this L2 norm'
 complete -c mvc -n '__mvc_using aggregate' -l noise-multiplier -x -d 'DP-FedAvg: Gaussian noise of std z*c/n'
 complete -c mvc -n '__mvc_using aggregate' -l seed -x -d 'reproducible noise (for tests: not private)'
-complete -c mvc -n '__mvc_using aggregate' -l exclude -x -d 'take these tensors from the first input (repeatable)'
+complete -c mvc -n '__mvc_using aggregate' -l exclude -x -a '(__mvc_tensors)' -d 'take these tensors from the first input (repeatable)'
 complete -c mvc -n '__mvc_using aggregate' -l int-policy -x -a 'first max error' -d 'integer tensors: first, max or error'
 complete -c mvc -n '__mvc_using aggregate' -l dry-run -d 'report only: write nothing'
 complete -c mvc -n '__mvc_using aggregate' -l no-checkout -d 'leave the working files as they are'
