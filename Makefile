@@ -84,7 +84,7 @@ check-asan: deps
 	    MVC_BUILD=$(abspath build-asan) sh test/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/tools/mkmodel
+	@$(MAKE) --no-print-directory all $(BUILD)/tools/jget $(EXAMPLE_BIN)
 	@MVC_BUILD=$(abspath $(BUILD)) sh examples/demo.sh
 
 bench:
