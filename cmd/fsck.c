@@ -87,12 +87,13 @@ int cmd_fsck(int argc, char **argv)
 
 		for (size_t i = 0; i < r->count; i++)
 			json_array_append_new(ps, problem_json(&r->problems[i]));
-		rc = json_print(json_pack("{s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+		rc = json_print(json_pack("{s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 		    "schema", 1, "ok", r->count == 0, "full", full, "refs", (json_int_t)r->refs,
 		    "versions", (json_int_t)r->versions, "files", (json_int_t)r->files,
 		    "tensors", (json_int_t)r->tensors, "chunks", (json_int_t)r->chunks,
 		    "chunks_decoded", (json_int_t)r->chunks_decoded,
-		    "bytes_decoded", (json_int_t)r->bytes_decoded, "problems", ps));
+		    "bytes_decoded", (json_int_t)r->bytes_decoded,
+		    "chunks_pruned", (json_int_t)r->chunks_pruned, "problems", ps));
 	} else if (!quiet) {
 		char sz[32];
 
@@ -105,6 +106,8 @@ int cmd_fsck(int argc, char **argv)
 		if (full)
 			printf(" (%llu decoded, %s)", (unsigned long long)r->chunks_decoded,
 			    human_size(sz, sizeof(sz), r->bytes_decoded));
+		if (r->chunks_pruned)
+			printf(", %llu dropped by mvc prune", (unsigned long long)r->chunks_pruned);
 		if (r->count)
 			printf(": %zu problem%s\n", r->count, r->count == 1 ? "" : "s");
 		else

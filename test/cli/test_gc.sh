@@ -175,6 +175,7 @@ check "log still lists every version" test "$("$MVC" log --oneline | wc -l)" = 1
 check "show still describes a pruned version" sh -c "'$MVC' show v1 | grep -q 'day 1'"
 check "diff --stat still compares pruned versions" "$MVC" diff --stat v5 v6
 expect 0 "" "mvc fsck --full accepts the pruned chunks" "$MVC" fsck --full
+check "... and counts them" grep -q "dropped by mvc prune: ok" "$T/.stdout"
 "$MVC" du >"$T/du3.txt"
 check "du marks pruned versions" grep -q 'day 6 \[data pruned on' "$T/du3.txt"
 check "du does not mark kept ones" sh -c "! grep -q 'day 4 \[data pruned' '$T/du3.txt'"
