@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
+#include "odb.h"
 
 struct mvc_repo {
 	git_repository *git;
@@ -39,6 +40,22 @@ void mvc_repo_free(mvc_repo *repo)
 	free(repo);
 }
 
+/* Damaged objects must fail, never hang libgit2 (lib/odb.c). */
+static int guard_objects(mvc_repo *r, const char *objdir, const char *alternates)
+{
+	mvc_buf dir = MVC_BUF_INIT;
+	int error;
+
+	if (!objdir || !*objdir) {
+		if ((error = mvc_buf_printf(&dir, "%s/objects", r->path)) < 0)
+			return error;
+		objdir = dir.ptr;
+	}
+	error = mvc__odb_guard(r->git, objdir, alternates);
+	mvc_buf_free(&dir);
+	return error;
+}
+
 static int open_at(mvc_repo **out, const char *store, const char *workdir)
 {
 	mvc_repo *r;
@@ -57,6 +74,10 @@ static int open_at(mvc_repo **out, const char *store, const char *workdir)
 	r->workdir = real_work;
 	if (git_repository_open_bare(&r->git, real_store) < 0) {
 		error = mvc__err_git(MVC_ENOTFOUND, "'%s' is not an mvc repository", store);
+		mvc_repo_free(r);
+		return error;
+	}
+	if ((error = guard_objects(r, NULL, NULL)) < 0) {
 		mvc_repo_free(r);
 		return error;
 	}
@@ -167,6 +188,9 @@ static int open_git_env(mvc_repo **out, const char *gitdir, const char *wt)
 		error = mvc__err_git(MVC_ENOTFOUND, "cannot open the repository of GIT_DIR '%s'", gitdir);
 		goto fail;
 	}
+	if ((error = guard_objects(r, getenv("GIT_OBJECT_DIRECTORY"),
+	         getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES"))) < 0)
+		goto fail;
 	*out = r;
 	return 0;
 fail:
