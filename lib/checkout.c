@@ -104,7 +104,11 @@ static int read_work(void *p, size_t item, unsigned thread)
 	mvc_blake2b(d, buf, ref->len);
 	if (memcmp(d, r->m->tensors[ref->tensor].chunk_digests + ref->chunk * MVC_DIGEST_SIZE,
 	        MVC_DIGEST_SIZE)) {
-		mvc__err(MVC_ECORRUPT, "fails its BLAKE2b digest (corrupt object)");
+		char hex[GIT_OID_HEXSZ + 1];
+
+		/* which object: it (or a delta base it names) is damaged */
+		git_oid_tostr(hex, sizeof(hex), &r->oids[item]);
+		mvc__err(MVC_ECORRUPT, "fails its BLAKE2b digest (corrupt object %s)", hex);
 		return chunk_error(r, ref, MVC_ECORRUPT);
 	}
 	return 0;

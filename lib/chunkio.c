@@ -4,6 +4,18 @@
 #include <string.h>
 #include "scan.h"
 
+/* The codec's message, with the object it came from: a damaged chunk is
+ * named by its id, so that it can be found (and fetched again). */
+static int name_object(int error, const git_oid *id, int chain)
+{
+	char hex[GIT_OID_HEXSZ + 1], why[512];
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	snprintf(why, sizeof(why), "%s", mvc_error_last());
+	return mvc__err(error, "%s (object %s%s)", why, hex,
+	    chain ? ", or a delta base it names" : "");
+}
+
 int mvc__chunk_load(git_odb *odb, mvc_codec *codec, const git_oid *oid, unsigned char *dst,
                     size_t len, git_oid *chain, unsigned *nchain, unsigned char *key)
 {
@@ -35,7 +47,7 @@ int mvc__chunk_load(git_odb *odb, mvc_codec *codec, const git_oid *oid, unsigned
 		rc = mvc_codec_delta_info(git_odb_object_data(objs[n]), git_odb_object_size(objs[n]),
 		    base, &depth);
 		if (rc < 0) {
-			error = rc;
+			error = name_object(rc, &cur, 0);
 			goto done;
 		}
 		/* each base must be one level shallower than the delta above it,
@@ -63,11 +75,15 @@ int mvc__chunk_load(git_odb *odb, mvc_codec *codec, const git_oid *oid, unsigned
 		}
 		if (key) {
 			/* the full chunk alone first, for a caller that needs it */
-			if ((error = mvc_codec_decode(codec, key, len, encs[0], lens[0])) < 0)
+			if ((error = mvc_codec_decode(codec, key, len, encs[0], lens[0])) < 0) {
+				error = name_object(error, git_odb_object_id(objs[n - 1]), 0);
 				goto done;
+			}
 		}
-		if ((error = mvc_codec_decode_chain(codec, dst, len, encs, lens, n)) < 0)
+		if ((error = mvc_codec_decode_chain(codec, dst, len, encs, lens, n)) < 0) {
+			error = name_object(error, oid, n > 1);
 			goto done;
+		}
 	}
 	if (nchain)
 		*nchain = n - 1;
