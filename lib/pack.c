@@ -186,7 +186,7 @@ int mvc__pack_append(mvc_pack *p, const mvc_pack_entry *e)
 		p->ents = n;
 		p->cap = nc;
 	}
-	if ((error = mvc_write_all(p->fd, e->buf, e->len, "a pack")) < 0)
+	if ((error = mvc_write_all(p->fd, e->buf, e->len, p->tmp_pack)) < 0)
 		return error;
 	p->ents[p->written].oid = e->oid;
 	p->ents[p->written].offset = p->offset;
