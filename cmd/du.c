@@ -48,10 +48,10 @@ static void row(const char *label, const mvc_du_version *v, const char *summary)
 {
 	char raw[32], added[32], shared[32], c[16], d[16];
 
-	printf("%-12s  %10s  %10s  %10s  %6s  %6s  %s\n", label, human_size(raw, sizeof(raw), v->raw),
+	printf("%-12s  %10s  %10s  %10s  %6s  %6s%s%s\n", label, human_size(raw, sizeof(raw), v->raw),
 	    human_size(added, sizeof(added), v->added), human_size(shared, sizeof(shared), v->shared),
 	    percent(c, sizeof(c), mvc_du_compression(v)), percent(d, sizeof(d), mvc_du_dedup(v)),
-	    summary);
+	    *summary ? "  " : "", summary);
 }
 
 /* Why a version lacks chunks: pruned (and when), or not known. */
