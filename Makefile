@@ -26,13 +26,15 @@ LDFLAGS   +=
 LIB_SRC   := $(wildcard lib/*.c)
 CMD_SRC   := $(wildcard cmd/*.c)
 UNIT_SRC  := $(wildcard test/unit/test_*.c)
-TOOL_SRC  := $(wildcard test/tools/*.c)
+TOOL_SRC  := $(filter-out test/tools/fault.c,$(wildcard test/tools/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/tools/%)
 # the trainer of the federated example (examples/federated/round.sh)
 EXAMPLE_BIN := $(BUILD)/examples/trainer
+# a full disk on demand (LD_PRELOAD), for test/cli/test_faults.sh
+FAULT_LIB := $(BUILD)/tools/fault.so
 
 all: $(BUILD)/mvc $(BUILD)/libmvc.so $(BUILD)/libmvc.a
 
@@ -60,6 +62,10 @@ $(BUILD)/tools/%: $(BUILD)/test/tools/%.o
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(LDFLAGS) -ljansson -lm
 
+$(FAULT_LIB): test/tools/fault.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $< -ldl
+
 # Example programs: plain C, no library but libm.
 $(BUILD)/examples/%: examples/federated/%.c
 	@mkdir -p $(dir $@)
@@ -70,7 +76,7 @@ check: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory test-run
 
-test-build: all $(UNIT_BIN) $(TOOL_BIN) $(EXAMPLE_BIN)
+test-build: all $(UNIT_BIN) $(TOOL_BIN) $(EXAMPLE_BIN) $(FAULT_LIB)
 
 test-run:
 	@MVC_BUILD=$(abspath $(BUILD)) sh test/run.sh
