@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <git2/sys/repository.h>
+#include "odb.h"
 #include "upkeep.h"
 
 extern char **environ;
@@ -202,16 +203,21 @@ done:
 
 void mvc__odb_reset(mvc_repo *repo)
 {
+	git_repository *git = mvc__repo_git(repo);
 	mvc_buf dir = MVC_BUF_INIT;
-	git_odb *odb = NULL;
+	git_odb *old = NULL, *odb = NULL;
 
 	if (getenv("GIT_OBJECT_DIRECTORY") || getenv("GIT_QUARANTINE_PATH"))
 		return;
-	if (mvc_buf_printf(&dir, "%s/objects", mvc_repo_path(repo)) == 0 &&
-	    git_odb_open(&odb, dir.ptr) == 0)
-		git_repository_set_odb(mvc__repo_git(repo), odb);
+	if (git_repository_odb(&old, git) == 0 &&
+	    mvc_buf_printf(&dir, "%s/objects", mvc_repo_path(repo)) == 0 &&
+	    git_odb_open(&odb, dir.ptr) == 0 && git_repository_set_odb(git, odb) == 0 &&
+	    mvc__odb_guard(git, dir.ptr, NULL) < 0)
+		git_repository_set_odb(git, old);  /* never unguarded (lib/odb.c) */
 	git_error_clear();
+	mvc_error_clear();
 	git_odb_free(odb);
+	git_odb_free(old);
 	mvc_buf_free(&dir);
 }
 

@@ -18,12 +18,12 @@
 int mvc__run_git(mvc_buf *out, mvc_repo *repo, const char *const *args, const char *what);
 
 /*
- * Give the repository a new object database handle after packs were
- * removed (gc, prune).  libgit2 1.5.1 never forgets a pack it loaded, and
- * reads a removed one through its open file: without this, a commit in
- * the same process would take a dropped chunk for stored and not write
- * it.  Left alone inside git's quarantine (a hook), whose objects the
- * plain handle would not see.
+ * Give the repository a new object database handle, guarded as
+ * lib/repo.c guards it, after packs were removed (gc, prune).  libgit2
+ * 1.5.1 never forgets a pack it loaded, and reads a removed one through
+ * its open file: without this, a commit in the same process would take a
+ * dropped chunk for stored and not write it.  Left alone inside git's
+ * quarantine (a hook), whose objects the plain handle would not see.
  */
 void mvc__odb_reset(mvc_repo *repo);
 

@@ -15,10 +15,20 @@ static void test_repack(void **state)
 	mvc_gc_report r;
 	mvc_oid ids[3];
 
+	git_odb *odb = NULL;
+	size_t backends;
+
 	for (unsigned k = 1; k <= 3; k++)
 		ufx_commit(f, k, &ids[k - 1]);
 	assert_int_equal(ufx_packs(f), 6);
+	assert_int_equal(git_repository_odb(&odb, mvc__repo_git(f->repo)), 0);
+	backends = git_odb_num_backends(odb);
+	git_odb_free(odb);
 	assert_ok(mvc_gc(&r, f->repo, &o));
+	/* a new object database, guarded as the one before (lib/odb.c) */
+	assert_int_equal(git_repository_odb(&odb, mvc__repo_git(f->repo)), 0);
+	assert_int_equal(git_odb_num_backends(odb), backends);
+	git_odb_free(odb);
 	assert_int_equal(r.before.packs, 6);
 	assert_int_equal(r.before.loose, 6);
 	assert_int_equal(r.after.packs, 1);
