@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "upkeep.h"
 
 const char *mvc_check_kind_name(mvc_check_kind k)
 {
@@ -242,6 +243,10 @@ int mvc_check(mvc_check_result **out, mvc_repo *repo, const char *rev,
 	    (o->same_shapes_as && (error = check_shapes(r, &cap, repo, hex, o)) < 0) ||
 	    (o->has_max_relative && (error = check_change(r, &cap, repo, hex, o)) < 0)) {
 		mvc_check_result_free(r);
+		/* a version whose data mvc prune dropped says so */
+		error = mvc__prune_explain_rev(error, repo, rev);
+		if (error == MVC_ECORRUPT && o->against)
+			error = mvc__prune_explain_rev(error, repo, o->against);
 		return error;
 	}
 	*out = r;

@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "float.h"
 #include "tensorio.h"
+#include "upkeep.h"
 
 /* Chunk plan for files compared outside a repository, and the work item
  * size when a stored chunk size is not a whole number of elements. */
@@ -1316,6 +1317,11 @@ int mvc_diff_versions(mvc_diff **out, mvc_repo *repo, const char *old_rev, const
 		side_clear(&b);
 	}
 done:
+	/* a version whose data mvc prune dropped says so */
+	if (error == MVC_ECORRUPT)
+		error = mvc__prune_explain_rev(error, repo, old_rev);
+	if (error == MVC_ECORRUPT)
+		error = mvc__prune_explain_rev(error, repo, new_rev);
 	mvc_buf_free(&where);
 	mvc_strings_free(files, nfiles);
 	mvc_strings_free(fa, nfa);

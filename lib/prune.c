@@ -656,6 +656,11 @@ done:
 	return error;
 }
 
+static bool is_hexdigit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 /* ---- the entry point ---- */
 
 void mvc_prune_report_free(mvc_prune_report *r)
@@ -870,21 +875,44 @@ int mvc_prune_lookup(int64_t *when, mvc_repo *repo, const mvc_oid *id)
 	return *when != 0;
 }
 
+/* Does the message name (in 40 hex digits) an object a promise lists? */
+static bool names_promised(const char *msg, const mvc_promised *p)
+{
+	for (const char *q = msg; *q; q++) {
+		git_oid id;
+		size_t n = 0;
+
+		while (n < GIT_OID_HEXSZ && is_hexdigit(q[n]))
+			n++;
+		if (n == GIT_OID_HEXSZ && !is_hexdigit(q[n]) && (q == msg || !is_hexdigit(q[-1])) &&
+		    git_oid_fromstrn(&id, q, GIT_OID_HEXSZ) == 0 && mvc__oidmap_get(&p->blobs, &id))
+			return true;
+		if (n)
+			q += n - 1;
+	}
+	return false;
+}
+
 int mvc__prune_explain(int error, git_repository *git, const char *store, const git_oid *version)
 {
 	mvc_promised *p = NULL;
 	mvc_oidval *v;
-	char hex[GIT_OID_HEXSZ + 1], date[32];
+	char hex[GIT_OID_HEXSZ + 1], date[32], *why;
 	time_t when;
 	struct tm tm;
 
-	if (error != MVC_ECORRUPT)
+	if (error != MVC_ECORRUPT || !(why = mvc__strdup(mvc_error_last())))
 		return error;
-	/* keep the reader's message if the promises cannot be read */
-	if (mvc__promised_load(&p, git, store) < 0 || !p || !(v = mvc__oidmap_get(&p->versions, version))) {
+	/* only when the version was pruned and the missing object is one the
+	 * prune dropped; keep the reader's message if promises cannot be read */
+	if (mvc__promised_load(&p, git, store) < 0 || !p ||
+	    !(v = mvc__oidmap_get(&p->versions, version)) || !names_promised(why, p)) {
 		mvc__promised_free(p);
+		mvc__err(error, "%s", why);
+		free(why);
 		return error;
 	}
+	free(why);
 	when = (time_t)v->a;
 	mvc__promised_free(p);
 	gmtime_r(&when, &tm);
@@ -893,4 +921,21 @@ int mvc__prune_explain(int error, git_repository *git, const char *store, const 
 	return mvc__err(MVC_ENOTFOUND,
 	    "version %.12s's data was pruned on %s (mvc prune): fetch it again from a remote that "
 	    "has it (git --git-dir=%s fetch --refetch <remote>), or it is gone", hex, date, store);
+}
+
+int mvc__prune_explain_rev(int error, mvc_repo *repo, const char *rev)
+{
+	git_commit *c = NULL;
+	char *why;
+
+	if (error != MVC_ECORRUPT || !(why = mvc__strdup(mvc_error_last())))
+		return error;
+	if (mvc__resolve(&c, mvc__repo_git(repo), rev) == 0)
+		error = mvc__prune_explain(error, mvc__repo_git(repo), mvc_repo_path(repo),
+		    git_commit_id(c));
+	if (error == MVC_ECORRUPT)
+		mvc__err(error, "%s", why);
+	free(why);
+	git_commit_free(c);
+	return error;
 }

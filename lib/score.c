@@ -27,6 +27,7 @@
 #include "eval.h"
 #include "move.h"
 #include "pool.h"
+#include "upkeep.h"
 
 /* The most scores read from one note (untrusted: notes are fetched). */
 #define MAX_SCORES 100000
@@ -273,6 +274,8 @@ int mvc__score_eval_units(mvc__evres *out, mvc_repo *repo, const char *rev,
 	error = eval_one(out, &c);
 done:
 	ctx_close(&c);
+	/* a version whose data mvc prune dropped says so */
+	error = mvc__prune_explain_rev(error, repo, rev);
 	if (error < 0)
 		mvc__evres_clear(out);
 	return error;

@@ -49,10 +49,14 @@ int mvc__promised_load(mvc_promised **out, git_repository *git, const char *stor
 void mvc__promised_free(mvc_promised *p);
 
 /*
- * For readers that failed on a missing chunk (`error` MVC_ECORRUPT):
- * when `version`'s data was pruned, MVC_ENOTFOUND with a message saying
- * so, when, and how to get it back; else `error` unchanged.
+ * For readers that failed on a missing chunk (`error` MVC_ECORRUPT, the
+ * missing object's id in the message): when `version`'s data was pruned
+ * and that object is one the prune dropped, MVC_ENOTFOUND with a message
+ * saying so, when, and how to get it back; else `error` and its message
+ * unchanged.
  */
 int mvc__prune_explain(int error, git_repository *git, const char *store, const git_oid *version);
+/* The same for revision `rev`. */
+int mvc__prune_explain_rev(int error, mvc_repo *repo, const char *rev);
 
 #endif

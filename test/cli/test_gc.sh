@@ -174,6 +174,10 @@ check "no partial file is left behind" test ! -e "$T/x.st"
 check "log still lists every version" test "$("$MVC" log --oneline | wc -l)" = 17
 check "show still describes a pruned version" sh -c "'$MVC' show v1 | grep -q 'day 1'"
 check "diff --stat still compares pruned versions" "$MVC" diff --stat v5 v6
+expect 2 "version $(G rev-parse --short=12 v6)'s data was pruned on" "a value diff of a pruned version says so" "$MVC" diff v16 v6
+expect 2 "was pruned on" "check of a pruned version says so" "$MVC" check --no-nan v6
+expect 2 "was pruned on" "score of a pruned version says so" "$MVC" score v6 --eval command --cmd "echo '{\"x\": 1}'"
+expect 0 "" "a value diff of kept versions works" "$MVC" diff v15 v16
 expect 0 "" "mvc fsck --full accepts the pruned chunks" "$MVC" fsck --full
 check "... and counts them" grep -q "dropped by mvc prune: ok" "$T/.stdout"
 "$MVC" du >"$T/du3.txt"
