@@ -9,12 +9,12 @@
 /* Attempts of --retry before giving up. */
 #define RETRY_ATTEMPTS 100
 
-static const char *message, *message_file;
+static const char *message, *message_file, *format_arg;
 static struct opt_list meta;
 static int allow_empty, rehash, quiet, json, retry, no_verify, progress = -1;
 static struct sign_opts sign = SIGN_OPTS_INIT;
 static const char *const syn[] = {
-	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--retry] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--no-verify] [--quiet | --json] [<file>...]",
+	"(-m <msg> | -F <file>) [--meta <key>=<value>]... [--allow-empty] [--rehash] [--format <format>] [--retry] [--sign [--key <path>] [--passphrase-fd <n> | --passphrase-env <var>]] [--no-verify] [--quiet | --json] [<file>...]",
 	NULL };
 static const struct opt opts[] = {
 	{ "message", 'm', OPT_STRING, &message, "<msg>", "the version's message" },
@@ -22,6 +22,7 @@ static const struct opt opts[] = {
 	{ "meta", 0, OPT_LIST, &meta, "<key>=<value>", "record metadata (repeatable), e.g. num-examples=120000" },
 	{ "allow-empty", 0, OPT_FLAG, &allow_empty, NULL, "commit even if nothing changed" },
 	{ "rehash", 0, OPT_FLAG, &rehash, NULL, "hash every file even if its size and mtime match" },
+	{ "format", 0, OPT_STRING, &format_arg, "<format>", "read the files as safetensors, gguf, npy, npz or opaque (default: by content)" },
 	{ "retry", 0, OPT_FLAG, &retry, NULL, "when another commit moves the branch at once, commit again on top" },
 	SIGN_OPT_ENTRIES(sign, "the version"),
 	{ "no-verify", 0, OPT_FLAG, &no_verify, NULL, "do not run the pre-commit hook" },
@@ -95,6 +96,9 @@ int cmd_commit(int argc, char **argv)
 	if (!message && !message_file)
 		return usage_error(&usage_commit, "a version needs a message: use -m <msg> or -F <file>");
 	sign_opts_check(&usage_commit, &sign);
+	if (format_arg && (o.format = mvc_format_from_name(format_arg)) == MVC_FORMAT_UNKNOWN)
+		return usage_error(&usage_commit,
+		    "option '--format' takes safetensors, gguf, npy, npz or opaque, not '%s'", format_arg);
 	if (message_file && !(message = msgbuf = slurp(message_file)))
 		return die_msg("cannot read the message from '%s'", message_file);
 	if ((rc = open_repo(&repo)) != 0 || (rc = sign_key_open(&key, repo, &sign)) != 0)

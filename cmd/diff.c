@@ -8,11 +8,11 @@
 #include "cli.h"
 
 static int stat_only, json, exit_code, quiet, verbose, no_index;
-static const char *tolerance_arg, *sort_arg;
+static const char *tolerance_arg, *sort_arg, *format_arg;
 static unsigned long top = (unsigned long)-1;
 static const char *const syn[] = {
 	"[--stat] [--json] [--exit-code] [--tolerance <x>] [<rev> [<rev>]] [-- <file>...]",
-	"--no-index [--stat] [--json] [--exit-code] [--tolerance <x>] <path> <path>", NULL };
+	"--no-index [--format <format>] [--stat] [--json] [--exit-code] [--tolerance <x>] <path> <path>", NULL };
 static const struct opt opts[] = {
 	{ "stat", 0, OPT_FLAG, &stat_only, NULL, "which tensors and chunks changed, from digests only" },
 	{ "json", 0, OPT_FLAG, &json, NULL, "print JSON (schema in mvc-diff(1))" },
@@ -23,6 +23,7 @@ static const struct opt opts[] = {
 	{ "verbose", 'v', OPT_FLAG, &verbose, NULL, "list unchanged tensors too" },
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing; implies --exit-code" },
 	{ "no-index", 0, OPT_FLAG, &no_index, NULL, "compare two files on disk, no repository needed" },
+	{ "format", 0, OPT_STRING, &format_arg, "<format>", "with --no-index: read both files as safetensors, gguf, npy, npz or opaque" },
 	{ NULL }
 };
 const struct cmd_usage usage_diff = { "diff", syn, opts, "rev" };
@@ -170,6 +171,11 @@ static void tensor_text(const mvc_diff_tensor *t, int stat)
 		printf("  %llu of %llu elements differ\n", (unsigned long long)t->elements_changed,
 		    (unsigned long long)t->elements);
 		break;
+	case MVC_DIFF_COMPARE_CHUNKS:
+		printf("  %llu of %llu bytes shared with the old side, %llu of %llu chunks new\n",
+		    (unsigned long long)(nt->size - t->chunk_bytes_changed), (unsigned long long)nt->size,
+		    (unsigned long long)t->chunks_changed, (unsigned long long)t->chunks);
+		break;
 	default:
 		printf("  bytes differ (no numeric comparison for %s): %llu of %llu bytes\n",
 		    mvc_dtype_name(nt->dtype), (unsigned long long)t->bytes_changed,
@@ -251,6 +257,9 @@ static json_t *tensor_json(const mvc_diff_tensor *t, int stat)
 	}
 	if (!(stat && t->status == MVC_DIFF_CHANGED))
 		json_object_set_new(o, "bytes_changed", json_integer((json_int_t)t->bytes_changed));
+	if (t->compared == MVC_DIFF_COMPARE_CHUNKS)
+		json_object_set_new(o, "bytes_shared",
+		    json_integer((json_int_t)(nt->size - t->chunk_bytes_changed)));
 	if (t->compared == MVC_DIFF_COMPARE_FLOAT || t->compared == MVC_DIFF_COMPARE_EXACT) {
 		json_object_set_new(o, "elements", json_integer((json_int_t)t->elements));
 		json_object_set_new(o, "elements_changed", json_integer((json_int_t)t->elements_changed));
@@ -374,6 +383,11 @@ int cmd_diff(int argc, char **argv)
 			return usage_error(&usage_diff,
 			    "option '--sort' takes name, relative or max, not '%s'", sort_arg);
 	}
+	if (format_arg && !no_index)
+		return usage_error(&usage_diff, "--format is for --no-index: stored files keep their format");
+	if (format_arg && (o.format = mvc_format_from_name(format_arg)) == MVC_FORMAT_UNKNOWN)
+		return usage_error(&usage_diff,
+		    "option '--format' takes safetensors, gguf, npy, npz or opaque, not '%s'", format_arg);
 	if (stat_only && o.tolerance > 0)
 		return usage_error(&usage_diff, "--tolerance needs the values, which --stat does not read");
 	if (quiet)

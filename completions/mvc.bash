@@ -123,11 +123,11 @@ _mvc_opts()
 {
 	case $1 in
 	init)     echo "--quiet -q --help -h" ;;
-	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --retry --sign --key --passphrase-fd --passphrase-env --no-verify --quiet -q --json --progress --no-progress --help -h" ;;
+	commit)   echo "--message -m --file -F --meta --allow-empty --rehash --format --retry --sign --key --passphrase-fd --passphrase-env --no-verify --quiet -q --json --progress --no-progress --help -h" ;;
 	status)   echo "--json --rehash --exit-code --quiet -q --help -h" ;;
 	log)      echo "--oneline --max-count -n --channel --json --help -h" ;;
 	show)     echo "--summary -s --json --help -h" ;;
-	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --help -h" ;;
+	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --format --help -h" ;;
 	score)    echo "--eval --test --file --items --users --history --k --dot --layers --layout --cmd --record --source --min --max --compare --resamples --seed --fail-if-worse --dry-run -n --quiet -q --json --help -h" ;;
 	checkout) echo "--output -o --force -f --quiet -q --progress --no-progress --help -h" ;;
 	branch)   echo "--delete -d --force -f --json --help -h" ;;
@@ -155,9 +155,9 @@ _mvc_opts()
 _mvc_argopts()
 {
 	case $1 in
-	commit)   echo "--message -m --file -F --meta --key --passphrase-fd --passphrase-env" ;;
+	commit)   echo "--message -m --file -F --meta --format --key --passphrase-fd --passphrase-env" ;;
 	log)      echo "--max-count -n --channel" ;;
-	diff)     echo "--tolerance --sort --top" ;;
+	diff)     echo "--tolerance --sort --top --format" ;;
 	score)    echo "--eval --test --file --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples --seed" ;;
 	checkout) echo "--output -o" ;;
 	tag)      echo "--message -m" ;;
@@ -258,6 +258,7 @@ _mvc()
 		case $optword in
 		--file|-F|--output|-o|--key|--trusted) _mvc_files ;;
 		--sort) _mvc_reply name relative max ;;
+		--format) _mvc_reply safetensors gguf npy npz opaque ;;
 		--to|--base|--same-shapes-as|--against) _mvc_reply $(_mvc_revs "$cdir") ;;
 		--method) _mvc_reply fedavg mean median trimmed-mean krum interpolate task-arithmetic ;;
 		--int-policy) _mvc_reply first max error ;;

@@ -5,7 +5,7 @@
 # checks them against `mvc <command> --help`.
 
 # Options that take a value, as they may appear before the cursor.
-set -g __mvc_argopts -m --message -F --file --meta -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch --key --passphrase-fd --passphrase-env --name --trusted --same-shapes-as --max-relative-change --against
+set -g __mvc_argopts -m --message -F --file --meta --format -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch --key --passphrase-fd --passphrase-env --name --trusted --same-shapes-as --max-relative-change --against
 # ... and those of score and rollback --to-last-good
 set -g __mvc_argopts $__mvc_argopts --eval --test --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples
 # ... and of gc and prune
@@ -372,6 +372,7 @@ complete -c mvc -n '__mvc_using commit' -l allow-empty -d 'commit even if nothin
 complete -c mvc -n '__mvc_using commit' -l progress -d 'show progress on stderr'
 complete -c mvc -n '__mvc_using commit' -l no-progress -d 'never show progress'
 complete -c mvc -n '__mvc_using commit' -l rehash -d 'hash every file even if its size and mtime match'
+complete -c mvc -n '__mvc_using commit' -l format -x -a 'safetensors gguf npy npz opaque' -d 'read the files as this format'
 complete -c mvc -n '__mvc_using commit' -l retry -d 'when another commit moves the branch at once, commit again on top'
 complete -c mvc -n '__mvc_using commit' -l sign -d 'sign the version with your key'
 complete -c mvc -n '__mvc_using commit' -l key -r -F -d 'sign with this secret key'
@@ -411,6 +412,7 @@ complete -c mvc -n '__mvc_using diff' -l top -x -d 'list at most <n> changed ten
 complete -c mvc -n '__mvc_using diff' -s v -l verbose -d 'list unchanged tensors too'
 complete -c mvc -n '__mvc_using diff' -s q -l quiet -d 'print nothing; implies --exit-code'
 complete -c mvc -n '__mvc_using diff' -l no-index -d 'compare two files on disk, no repository needed'
+complete -c mvc -n '__mvc_using diff' -l format -x -a 'safetensors gguf npy npz opaque' -d 'with --no-index: read both files as this format'
 complete -c mvc -n '__mvc_using diff' -s h -l help -d 'show this help'
 
 # score

@@ -555,7 +555,8 @@ static int plan_tensors(agg *a)
 				T->mt[s] = &f->m[s]->tensors[j];
 				if ((error = chunk_oids(&T->oids[s], a, f, s, (size_t)j)) < 0)
 					return error;
-				if (T->mt[s]->chunk_size != m0->chunk_size)
+				/* content-defined chunks (opaque files) are never aligned */
+				if (T->mt[s]->chunk_size != m0->chunk_size || T->mt[s]->chunk_offsets)
 					T->aligned = 0;
 				if (T->mt[s]->chunk_size > maxc)
 					maxc = T->mt[s]->chunk_size;

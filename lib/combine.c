@@ -54,9 +54,7 @@ typedef struct slot {
 
 static uint64_t chunk_len(const mvc_manifest_tensor *mt, uint64_t c)
 {
-	uint64_t off = c * mt->chunk_size;
-
-	return mt->t.size - off < mt->chunk_size ? mt->t.size - off : mt->chunk_size;
+	return mvc_manifest_chunk_len(mt, c);
 }
 
 static const unsigned char *chunk_digest(const mvc_manifest_tensor *mt, uint64_t c)
@@ -86,7 +84,7 @@ static int load(const agg *a, tctx *t, const atensor *T, size_t s, uint64_t off,
 	int error;
 
 	while (len) {
-		uint64_t c = off / mt->chunk_size, coff = off % mt->chunk_size;
+		uint64_t c = mvc_manifest_chunk_at(mt, off), coff = off - mvc_manifest_chunk_offset(mt, c);
 		size_t clen = (size_t)chunk_len(mt, c), k = clen - coff < len ? (size_t)(clen - coff) : len;
 		unsigned char *buf = coff == 0 && k == clen ? dst : t->scratch;
 

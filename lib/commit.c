@@ -54,6 +54,8 @@ typedef struct job {
 	git_oid *chain;         /* delta bases to name in the tree */
 	cand *cands;            /* the extra parents' chunks at this place */
 	uint32_t ncands;
+	uint64_t pchunk;        /* the parent's chunk reused (content-defined
+	                           chunks: anywhere in the parent's tensor) */
 } job;
 
 /* An extra parent's side of a file (aggregate's inputs). */
@@ -63,6 +65,14 @@ typedef struct alt {
 	git_tree **tens;        /* per tensor of the new file: the same-name subtree */
 	long *idx;              /* index in m, or -1 */
 } alt;
+
+/* A content-defined chunk of the parent version, found by its digest. */
+typedef struct cdc_ent {
+	const unsigned char *digest;
+	size_t tensor;          /* the tensor of the new file it may stand for */
+	uint64_t chunk;         /* its index in the parent's tensor */
+	git_oid oid;
+} cdc_ent;
 
 typedef struct cfile {
 	const char *path;
@@ -79,6 +89,8 @@ typedef struct cfile {
 	long *pidx;             /* per tensor of m: index in pm, or -1 */
 	alt *alts;              /* the same file in each extra parent */
 	size_t nalts;
+	cdc_ent *cdc;           /* the parent's content-defined chunks, by digest */
+	size_t ncdc;
 	mvc_buf header;
 	size_t first_job;
 	git_oid tree;
@@ -122,7 +134,8 @@ typedef struct commit_ctx {
 	uint64_t done_bytes, total_bytes;
 } commit_ctx;
 
-static int validate(mvc_repo *repo, const char *path, const char *source)
+static int validate(mvc_repo *repo, const char *path, const char *source, mvc_format forced,
+                    mvc_format stored)
 {
 	mvc_buf fs = MVC_BUF_INIT;
 	mvc_layout *l = NULL;
@@ -139,12 +152,28 @@ static int validate(mvc_repo *repo, const char *path, const char *source)
 	else if (!S_ISREG(st.st_mode))
 		error = mvc__err(MVC_EINVALID, "'%s' is not a regular file", path);
 	else
-		error = mvc_layout_read(&l, fd, (uint64_t)st.st_size, path);
+		error = mvc__layout_read_for(&l, fd, (uint64_t)st.st_size, path, forced, stored);
 	if (fd >= 0)
 		close(fd);
 	mvc_layout_free(l);
 	mvc_buf_free(&fs);
 	return error;
+}
+
+/* The format `path` was stored as in the current version, if any. */
+static mvc_format stored_format(git_repository *git, const git_tree *root, const char *path)
+{
+	git_tree *ft = NULL;
+	mvc_manifest *m = NULL;
+	mvc_format f = MVC_FORMAT_UNKNOWN;
+
+	if (root && mvc__file_tree(&ft, git, root, path) == 0 &&
+	    mvc__tree_manifest(&m, git, ft, path) == 0)
+		f = m->format;
+	mvc_error_clear();
+	mvc_manifest_free(m);
+	git_tree_free(ft);
+	return f;
 }
 
 static int check_meta(const char *kv)
@@ -255,6 +284,7 @@ static void free_file(cfile *f)
 		mvc_manifest_free(f->alts[a].m);
 	}
 	free(f->alts);
+	free(f->cdc);
 	git_tree_free(f->pt);
 	git_tree_free(f->pft);
 	mvc_manifest_free(f->m);
@@ -351,13 +381,14 @@ static int map_alts(cfile *f, git_repository *git)
 
 /* Pass 1 for one file: parse, plan, hash. */
 static int scan_file(cfile *f, mvc_state *st, git_repository *git, uint64_t chunk_size,
-                     int rehash)
+                     int rehash, mvc_format forced)
 {
 	mvc_state_entry *se = mvc__state_get(st, f->path);
 	struct stat sb;
 	int error;
 
 	if (!rehash && !f->sourced && f->pm && mvc__state_fresh(se, f->fspath) &&
+	    (forced == MVC_FORMAT_UNKNOWN || forced == f->pm->format) &&
 	    !memcmp(se->digest, f->pm->digest, MVC_DIGEST_SIZE)) {
 		f->unchanged = 1;
 		f->tree = *git_tree_id(f->pft);
@@ -367,8 +398,9 @@ static int scan_file(cfile *f, mvc_state *st, git_repository *git, uint64_t chun
 		return mvc__err_sys("cannot open '%s'", f->path);
 	if (fstat(f->fd, &sb) < 0)
 		return mvc__err_sys("cannot stat '%s'", f->path);
-	if ((error = mvc_layout_read(&f->layout, f->fd, (uint64_t)sb.st_size, f->path)) < 0 ||
-	    (error = mvc__scan_plan(&f->m, f->layout, f->pm, chunk_size)) < 0 ||
+	if ((error = mvc__layout_read_for(&f->layout, f->fd, (uint64_t)sb.st_size, f->path, forced,
+	         f->pm ? f->pm->format : MVC_FORMAT_UNKNOWN)) < 0 ||
+	    (error = mvc__scan_plan(&f->m, f->layout, f->pm, chunk_size, f->fd, f->path)) < 0 ||
 	    (error = mvc__scan_gaps(f->m, f->fd, f->path, &f->header)) < 0)
 		return error;
 	if (!(f->ptensor = mvc__calloc(f->m->ntensors + 1, sizeof(*f->ptensor))) ||
@@ -379,7 +411,8 @@ static int scan_file(cfile *f, mvc_state *st, git_repository *git, uint64_t chun
 		char name[24];
 
 		f->pidx[i] = -1;
-		if (pi < 0 || !f->pt || f->pm->tensors[pi].chunk_size != f->m->tensors[i].chunk_size)
+		if (pi < 0 || !f->pt || f->pm->tensors[pi].chunk_size != f->m->tensors[i].chunk_size ||
+		    !f->pm->tensors[pi].chunk_offsets != !f->m->tensors[i].chunk_offsets)
 			continue;
 		mvc__index_name(name, (uint64_t)pi);
 		{
@@ -417,6 +450,67 @@ static int copy_chain(job *j, const git_tree *pt, const char *cname)
 	return 0;
 }
 
+static int cmp_cdc(const void *a, const void *b)
+{
+	const cdc_ent *x = a, *y = b;
+	int r = memcmp(x->digest, y->digest, MVC_DIGEST_SIZE);
+
+	return r ? r : x->tensor < y->tensor ? -1 : x->tensor > y->tensor;
+}
+
+/* The parent's content-defined chunks of f, sorted by digest: a chunk
+ * of the new version equal to any of them (not only the one at the same
+ * index) reuses its blob, which is how an insertion shares the rest. */
+static int index_cdc(cfile *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->m->ntensors; i++)
+		if (f->m->tensors[i].chunk_offsets && f->pidx[i] >= 0)
+			n += (size_t)f->pm->tensors[f->pidx[i]].nchunks;
+	if (!n)
+		return 0;
+	if (!(f->cdc = mvc__calloc(n, sizeof(*f->cdc))))
+		return MVC_ENOMEM;
+	for (size_t i = 0; i < f->m->ntensors; i++) {
+		const mvc_manifest_tensor *pt;
+
+		if (!f->m->tensors[i].chunk_offsets || f->pidx[i] < 0)
+			continue;
+		pt = &f->pm->tensors[f->pidx[i]];
+		for (uint64_t k = 0; k < pt->nchunks; k++) {
+			char cname[24];
+			const git_oid *id;
+
+			mvc__index_name(cname, k);
+			if (!(id = entry_id(f->ptensor[i], cname)))
+				continue;
+			f->cdc[f->ncdc].digest = pt->chunk_digests + k * MVC_DIGEST_SIZE;
+			f->cdc[f->ncdc].tensor = i;
+			f->cdc[f->ncdc].chunk = k;
+			f->cdc[f->ncdc++].oid = *id;
+		}
+	}
+	qsort(f->cdc, f->ncdc, sizeof(*f->cdc), cmp_cdc);
+	return 0;
+}
+
+/* On a worker, once a content-defined chunk is hashed: the parent's
+ * chunk with its digest, if any, becomes the one to reuse. */
+static void find_cdc(const cfile *f, job *j, const unsigned char *digest)
+{
+	cdc_ent key, *e;
+
+	key.digest = digest;
+	key.tensor = j->ref.tensor;
+	if (!f->ncdc || !(e = bsearch(&key, f->cdc, f->ncdc, sizeof(*f->cdc), cmp_cdc)))
+		return;
+	j->has_parent = 1;
+	j->parent = e->oid;
+	j->parent_digest = e->digest;
+	j->pchunk = e->chunk;
+}
+
 /* Set up one job per chunk, with the parent's chunk at the same place. */
 static int plan_jobs(commit_ctx *c)
 {
@@ -431,7 +525,7 @@ static int plan_jobs(commit_ctx *c)
 		f->first_job = n;
 		if (f->unchanged)
 			continue;
-		if ((error = mvc__chunk_list(&refs, &nrefs, f->m)) < 0)
+		if ((error = index_cdc(f)) < 0 || (error = mvc__chunk_list(&refs, &nrefs, f->m)) < 0)
 			return error;
 		for (size_t k = 0; k < nrefs; k++, n++) {
 			job *j = &c->jobs[n];
@@ -443,6 +537,7 @@ static int plan_jobs(commit_ctx *c)
 
 			j->file = (uint32_t)fi;
 			j->ref = refs[k];
+			j->pchunk = refs[k].chunk;
 			mvc__index_name(cname, refs[k].chunk);
 			for (size_t a = 0; a < f->nalts; a++) {
 				const alt *x = &f->alts[a];
@@ -459,6 +554,8 @@ static int plan_jobs(commit_ctx *c)
 				j->cands[j->ncands].oid = *xid;
 				j->cands[j->ncands++].alt = (uint32_t)a;
 			}
+			if (mt->chunk_offsets)
+				continue;  /* matched by digest once hashed (find_cdc) */
 			if (!pt || refs[k].chunk >= pt->nchunks ||
 			    !(pid = entry_id(f->ptensor[refs[k].tensor], cname)))
 				continue;
@@ -557,6 +654,8 @@ static int chunk_work(void *p, size_t item, unsigned thread)
 	if ((error = mvc_read_at(f->fd, t->raw, j->ref.len, j->ref.offset, f->path)) < 0)
 		return error;
 	mvc_blake2b(digest, t->raw, j->ref.len);
+	if (mt->chunk_offsets)
+		find_cdc(f, j, digest);
 	if (j->has_parent && !memcmp(digest, j->parent_digest, MVC_DIGEST_SIZE)) {
 		s->reused = 1;
 		return 0;
@@ -604,7 +703,7 @@ static int chunk_done(void *p, size_t item)
 			j->oid = k->oid;
 			from = f->alts[k->alt].tens[j->ref.tensor];
 		}
-		mvc__index_name(cname, j->ref.chunk);
+		mvc__index_name(cname, s->reused >= 2 ? j->ref.chunk : j->pchunk);
 		if ((error = copy_chain(j, from, cname)) < 0)
 			return error;
 		return seen_insert(&c->seen, digest, item);
@@ -721,7 +820,7 @@ static int build_trees(commit_ctx *c, mvc_objset *set)
 						j->nchain = o->nchain;
 					}
 				}
-				all_reused &= j->kind == CHUNK_REUSE;
+				all_reused &= j->kind == CHUNK_REUSE && j->pchunk == k;
 				if (need > cap) {
 					mvc_tree_ent *ne = realloc(ents, (cap = need * 2) * sizeof(*ents));
 
@@ -921,7 +1020,8 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		goto done;
 	}
 	for (size_t i = 0; i < ntodo; i++)
-		if ((error = validate(repo, todo[i], opts->sources ? opts->sources[i] : NULL)) < 0)
+		if ((error = validate(repo, todo[i], opts->sources ? opts->sources[i] : NULL,
+		         opts->format, stored_format(git, root, todo[i]))) < 0)
 			goto done;
 	if ((error = mvc__state_load(&state, repo)) < 0)
 		goto done;
@@ -949,7 +1049,7 @@ int mvc_commit(mvc_oid *out, mvc_commit_stats *stats, mvc_repo *repo,
 		if ((error = open_parent(f, git, root)) < 0 ||
 		    (error = open_alts(f, git, parents + (parent != NULL),
 		         nparents - (parent != NULL))) < 0 ||
-		    (error = scan_file(f, &state, git, chunk_size, opts->rehash)) < 0)
+		    (error = scan_file(f, &state, git, chunk_size, opts->rehash, opts->format)) < 0)
 			goto done;
 		if (!f->unchanged)
 			for (size_t t = 0; t < f->m->ntensors; t++)

@@ -52,6 +52,7 @@ const char *mvc_diff_compare_name(mvc_diff_compare c)
 	case MVC_DIFF_COMPARE_FLOAT: return "float";
 	case MVC_DIFF_COMPARE_EXACT: return "exact";
 	case MVC_DIFF_COMPARE_BYTES: return "bytes";
+	case MVC_DIFF_COMPARE_CHUNKS: return "chunks";
 	}
 	return "?";
 }
@@ -315,14 +316,87 @@ static void k_exact(acc *r, const unsigned char *a, const unsigned char *b, size
 	r->differ += n;
 }
 
+/* Big-endian element i of width w, as a little-endian one into dst. */
+static void swap_elems(unsigned char *dst, const unsigned char *src, size_t n, unsigned w)
+{
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < w; k++)
+			dst[i * w + k] = src[i * w + w - 1 - k];
+}
+
+/* ggml's Q8_0 and Q4_0 blocks to float, as ggml dequantises them
+ * (x = d * q, d the block's half-precision scale). */
+static void dequant(float *out, const unsigned char *blk, mvc_dtype dt)
+{
+	uint16_t h = (uint16_t)(blk[0] | blk[1] << 8);
+	float d = mvc__f16_table()[h];
+
+	if (dt == MVC_DTYPE_Q8_0) {
+		for (int j = 0; j < 32; j++)
+			out[j] = (float)(int8_t)blk[2 + j] * d;
+	} else {
+		for (int j = 0; j < 16; j++) {
+			out[j] = (float)((blk[2 + j] & 0x0f) - 8) * d;
+			out[j + 16] = (float)((blk[2 + j] >> 4) - 8) * d;
+		}
+	}
+}
+
+/* Float values that need converting first: big-endian floats are
+ * byte-swapped, Q8_0 and Q4_0 blocks dequantised (whole blocks only). */
+static void k_conv(acc *r, mvc_dtype dt, const unsigned char *a, const unsigned char *b,
+                   size_t len)
+{
+	unsigned char sa[8 * BLOCK], sb[8 * BLOCK];
+	float fa[BLOCK], fb[BLOCK];
+
+	if (dt == MVC_DTYPE_Q8_0 || dt == MVC_DTYPE_Q4_0) {
+		size_t bb = dt == MVC_DTYPE_Q8_0 ? 34 : 18, nb = len / bb, per = BLOCK / 32;
+
+		for (size_t i = 0; i < nb; i += per) {
+			size_t m = nb - i < per ? nb - i : per;
+
+			for (size_t k = 0; k < m; k++) {
+				dequant(fa + 32 * k, a + (i + k) * bb, dt);
+				dequant(fb + 32 * k, b + (i + k) * bb, dt);
+			}
+			k_f32(r, fa, fb, 32 * m);
+		}
+		return;
+	}
+	{
+		unsigned w = mvc_dtype_bits(dt) / 8;
+		size_t n = len / w;
+
+		for (size_t i = 0; i < n; i += BLOCK) {
+			size_t m = n - i < BLOCK ? n - i : BLOCK;
+
+			swap_elems(sa, a + i * w, m, w);
+			swap_elems(sb, b + i * w, m, w);
+			if (dt == MVC_DTYPE_F64_BE) {
+				k_f64(r, sa, sb, m);
+			} else if (dt == MVC_DTYPE_F16_BE) {
+				k_half(r, sa, sb, m, 0);
+			} else {
+				memcpy(fa, sa, 4 * m);
+				memcpy(fb, sb, 4 * m);
+				k_f32(r, fa, fb, m);
+			}
+		}
+	}
+}
+
 static mvc_diff_compare compare_kind(mvc_dtype dt)
 {
 	switch (dt) {
 	case MVC_DTYPE_F64: case MVC_DTYPE_F32: case MVC_DTYPE_F16: case MVC_DTYPE_BF16:
+	case MVC_DTYPE_F64_BE: case MVC_DTYPE_F32_BE: case MVC_DTYPE_F16_BE:
+	case MVC_DTYPE_Q8_0: case MVC_DTYPE_Q4_0:
 		return MVC_DIFF_COMPARE_FLOAT;
 	case MVC_DTYPE_BOOL: case MVC_DTYPE_U8: case MVC_DTYPE_I8: case MVC_DTYPE_I16:
 	case MVC_DTYPE_U16: case MVC_DTYPE_I32: case MVC_DTYPE_U32: case MVC_DTYPE_I64:
-	case MVC_DTYPE_U64:
+	case MVC_DTYPE_U64: case MVC_DTYPE_I16_BE: case MVC_DTYPE_U16_BE: case MVC_DTYPE_I32_BE:
+	case MVC_DTYPE_U32_BE: case MVC_DTYPE_I64_BE: case MVC_DTYPE_U64_BE:
 		return MVC_DIFF_COMPARE_EXACT;
 	default:
 		return MVC_DIFF_COMPARE_BYTES;
@@ -342,8 +416,10 @@ static void compare(acc *r, mvc_diff_compare kind, mvc_dtype dt, const unsigned 
 			k_f32(r, (const float *)(const void *)a, (const float *)(const void *)b, len / 4);
 		} else if (dt == MVC_DTYPE_F64) {
 			k_f64(r, a, b, len / 8);
-		} else {
+		} else if (dt == MVC_DTYPE_F16 || dt == MVC_DTYPE_BF16) {
 			k_half(r, a, b, len / 2, dt == MVC_DTYPE_BF16);
+		} else {
+			k_conv(r, dt, a, b, len);
 		}
 		break;
 	case MVC_DIFF_COMPARE_EXACT:
@@ -415,7 +491,7 @@ fail:
 /* A model file on disk, chunked as `ref` where tensors match.  With
  * `keep_open`, its descriptor stays open for reading values. */
 static int side_file(side *s, const char *fspath, const char *what, const mvc_manifest *ref,
-                     uint64_t chunk_size, int keep_open)
+                     uint64_t chunk_size, int keep_open, mvc_format forced)
 {
 	struct stat st;
 	int error;
@@ -423,7 +499,7 @@ static int side_file(side *s, const char *fspath, const char *what, const mvc_ma
 	s->fd = -1;
 	if (!(s->what = mvc__strdup(what)))
 		return MVC_ENOMEM;
-	if ((error = mvc__scan_file(&s->m, fspath, what, ref, chunk_size)) < 0)
+	if ((error = mvc__scan_file_as(&s->m, fspath, what, ref, chunk_size, forced)) < 0)
 		goto fail;
 	s->hashed = 1;
 	if (keep_open) {
@@ -447,7 +523,7 @@ fail:
  * non-tensor bytes get a digest.  For two loose files hashing would read
  * every byte to save reading them: comparing values reads each byte once.
  */
-static int side_plan(side *s, const char *fspath, const mvc_manifest *ref)
+static int side_plan(side *s, const char *fspath, const mvc_manifest *ref, mvc_format forced)
 {
 	mvc_layout *l = NULL;
 	struct stat st;
@@ -468,10 +544,18 @@ static int side_plan(side *s, const char *fspath, const mvc_manifest *ref)
 		error = mvc__err(MVC_EINVALID, "'%s' is not a regular file", fspath);
 		goto fail;
 	}
-	if ((error = mvc_layout_read(&l, s->fd, (uint64_t)st.st_size, fspath)) < 0 ||
-	    (error = mvc__scan_plan(&s->m, l, ref, DEFAULT_CHUNK)) < 0 ||
-	    (error = mvc__scan_gaps(s->m, s->fd, fspath, NULL)) < 0)
+	if ((error = mvc__layout_read_for(&l, s->fd, (uint64_t)st.st_size, fspath, forced,
+	         ref && ref->format != MVC_FORMAT_OPAQUE ? ref->format : MVC_FORMAT_UNKNOWN)) < 0 ||
+	    (error = mvc__scan_plan(&s->m, l, ref, DEFAULT_CHUNK, s->fd, fspath)) < 0)
 		goto fail;
+	/* an opaque file is compared by its chunks' digests: hash it */
+	if (l->format == MVC_FORMAT_OPAQUE) {
+		if ((error = mvc__scan_read(s->m, s->fd, fspath, NULL)) < 0)
+			goto fail;
+		s->hashed = 1;
+	} else if ((error = mvc__scan_gaps(s->m, s->fd, fspath, NULL)) < 0) {
+		goto fail;
+	}
 	mvc_layout_free(l);
 	return 0;
 fail:
@@ -489,9 +573,8 @@ static int hash_tensor(const side *s, mvc_manifest_tensor *mt)
 	if (!(buf = mvc__malloc((size_t)(mt->chunk_size < mt->t.size ? mt->chunk_size : mt->t.size))))
 		return MVC_ENOMEM;
 	for (uint64_t c = 0; c < mt->nchunks && !error; c++) {
-		uint64_t off = c * mt->chunk_size;
-		size_t len = (size_t)(mt->t.size - off < mt->chunk_size ? mt->t.size - off
-		                                                         : mt->chunk_size);
+		uint64_t off = mvc_manifest_chunk_offset(mt, c);
+		size_t len = (size_t)mvc_manifest_chunk_len(mt, c);
 
 		if ((error = mvc_read_at(s->fd, buf, len, mt->t.offset + off, s->what)) == 0)
 			mvc_blake2b(mt->chunk_digests + c * MVC_DIGEST_SIZE, buf, len);
@@ -547,14 +630,40 @@ static bool same_shape(const mvc_tensor *a, const mvc_tensor *b)
 
 static uint64_t chunk_len(const mvc_manifest_tensor *mt, uint64_t c)
 {
-	uint64_t off = c * mt->chunk_size;
-
-	return mt->t.size - off < mt->chunk_size ? mt->t.size - off : mt->chunk_size;
+	return mvc_manifest_chunk_len(mt, c);
 }
 
 static bool aligned(const mvc_manifest_tensor *a, const mvc_manifest_tensor *b)
 {
-	return a->t.size == b->t.size && a->chunk_size == b->chunk_size && a->nchunks == b->nchunks;
+	return a->t.size == b->t.size && a->chunk_size == b->chunk_size &&
+	    a->nchunks == b->nchunks && !a->chunk_offsets && !b->chunk_offsets;
+}
+
+static int cmp_digest(const void *a, const void *b)
+{
+	return memcmp(a, b, MVC_DIGEST_SIZE);
+}
+
+/* Content-defined chunks of b that a has nowhere: they changed; the rest
+ * of b's bytes are shared with a. */
+static void cdc_changes(mvc_diff_tensor *e, const mvc_manifest_tensor *a,
+                        const mvc_manifest_tensor *b)
+{
+	unsigned char *sorted = malloc((size_t)a->nchunks * MVC_DIGEST_SIZE + 1);
+
+	e->compared = MVC_DIFF_COMPARE_CHUNKS;
+	if (sorted) {
+		memcpy(sorted, a->chunk_digests, (size_t)a->nchunks * MVC_DIGEST_SIZE);
+		qsort(sorted, (size_t)a->nchunks, MVC_DIGEST_SIZE, cmp_digest);
+	}
+	for (uint64_t c = 0; c < b->nchunks; c++)
+		if (!sorted || !bsearch(b->chunk_digests + c * MVC_DIGEST_SIZE, sorted,
+		                   (size_t)a->nchunks, MVC_DIGEST_SIZE, cmp_digest)) {
+			e->chunks_changed++;
+			e->chunk_bytes_changed += chunk_len(b, c);
+		}
+	e->bytes_changed = e->chunk_bytes_changed;
+	free(sorted);
 }
 
 /* What the manifests alone say about a tensor. */
@@ -566,6 +675,10 @@ static void from_manifests(mvc_diff_tensor *e, const mvc_manifest_tensor *a,
 	e->chunks = t->nchunks;
 	if (e->status == MVC_DIFF_UNCHANGED || e->status == MVC_DIFF_RENAMED)
 		return;
+	if (e->status == MVC_DIFF_CHANGED && a->chunk_offsets && b->chunk_offsets) {
+		cdc_changes(e, a, b);
+		return;
+	}
 	if (e->status == MVC_DIFF_CHANGED && !hashed)
 		return;  /* counted while the values are compared */
 	if (e->status == MVC_DIFF_CHANGED && aligned(a, b)) {
@@ -634,7 +747,8 @@ static int match(mvc_diff_file *f, const mvc_manifest *ma, const mvc_manifest *m
 		e->new_tensor = &vb[j]->t;
 		if (va[i]->t.dtype != vb[j]->t.dtype)
 			e->status = MVC_DIFF_DTYPE_CHANGED;
-		else if (!same_shape(&va[i]->t, &vb[j]->t))
+		else if (!same_shape(&va[i]->t, &vb[j]->t) &&
+		         !(va[i]->chunk_offsets && vb[j]->chunk_offsets))  /* bytes: any size */
 			e->status = MVC_DIFF_SHAPE_CHANGED;
 		else if (hashed && va[i]->t.size == vb[j]->t.size &&
 		         !memcmp(va[i]->digest, vb[j]->digest, MVC_DIGEST_SIZE))
@@ -815,7 +929,7 @@ static int side_read(const side *s, tctx *t, const mvc_manifest_tensor *mt, cons
 	if (s->fd >= 0)
 		return mvc_read_at(s->fd, dst, len, mt->t.offset + off, s->what);
 	while (len) {
-		uint64_t c = off / mt->chunk_size, coff = off % mt->chunk_size;
+		uint64_t c = mvc_manifest_chunk_at(mt, off), coff = off - mvc_manifest_chunk_offset(mt, c);
 		size_t clen = (size_t)chunk_len(mt, c);
 		size_t n = clen - coff < len ? (size_t)(clen - coff) : len;
 
@@ -954,6 +1068,8 @@ static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsign
 		    !(all && e->status == MVC_DIFF_UNCHANGED &&
 		      compare_kind(e->new_tensor->dtype) == MVC_DIFF_COMPARE_FLOAT))
 			continue;
+		if (e->compared == MVC_DIFF_COMPARE_CHUNKS)
+			continue;  /* an opaque file: its chunks' digests said it all */
 		j->values_only = e->status == MVC_DIFF_UNCHANGED;
 		j->e = e;
 		j->ta = (const mvc_manifest_tensor *)(const void *)e->old_tensor;
@@ -963,6 +1079,11 @@ static int compare_values(mvc_diff_file *f, const side *a, const side *b, unsign
 		j->hashed = a->hashed && b->hashed;
 		j->unit = j->tb->chunk_size;
 		w = mvc_dtype_bits(j->tb->t.dtype) / 8;
+		if (mvc_dtype_is_block(j->tb->t.dtype)) {
+			unsigned belems;
+
+			mvc_dtype_unit(j->tb->t.dtype, &belems, &w);  /* whole blocks */
+		}
 		if (!w)
 			w = 1;
 		if (j->unit == 0 || j->unit % w) {
@@ -1394,7 +1515,7 @@ int mvc_diff_workdir(mvc_diff **out, mvc_repo *repo, const char *old_rev,
 		           !memcmp(e->digest, a.m->digest, MVC_DIGEST_SIZE)) {
 			same = 1;   /* the stat cache vouches for it: not even hashed */
 		} else if ((error = side_file(&b, fs.ptr, files[i], a.m, chunk_size,
-		                !opts->stat)) < 0) {
+		                !opts->stat, MVC_FORMAT_UNKNOWN)) < 0) {
 			goto next;
 		}
 		if (!(f = new_file(&c, files[i], files[i])))
@@ -1440,11 +1561,14 @@ int mvc_diff_files(mvc_diff **out, const char *old_path, const char *new_path,
 		return error;
 	/* --stat answers from digests; otherwise comparing reads less than
 	 * hashing would */
-	if ((error = opts->stat ? side_file(&a, old_path, old_path, NULL, DEFAULT_CHUNK, 0)
-	                        : side_plan(&a, old_path, NULL)) < 0)
+	if ((error = opts->stat ? side_file(&a, old_path, old_path, NULL, DEFAULT_CHUNK, 0,
+	                                    opts->format)
+	                        : side_plan(&a, old_path, NULL, opts->format)) < 0)
 		goto done;
-	if ((error = opts->stat ? side_file(&b, new_path, new_path, a.m, DEFAULT_CHUNK, 0)
-	                        : side_plan(&b, new_path, a.m)) < 0) {
+	if ((error = opts->stat ? side_file(&b, new_path, new_path,
+	                                    a.m->format == MVC_FORMAT_OPAQUE ? NULL : a.m,
+	                                    DEFAULT_CHUNK, 0, opts->format)
+	                        : side_plan(&b, new_path, a.m, opts->format)) < 0) {
 		if (error == MVC_EUNSUPPORTED || error == MVC_EFORMAT) {
 			char why[512];
 

@@ -355,10 +355,7 @@ static int check_tensor(fctx *c, size_t fi, size_t ti, const git_tree *t)
 		}
 		if (c->opts->full && !unreadable && !error) {
 			cjob *j;
-			uint64_t len = mt->t.size - k * mt->chunk_size;
-
-			if (len > mt->chunk_size)
-				len = mt->chunk_size;
+			uint64_t len = mvc_manifest_chunk_len(mt, k);
 			if (c->njobs == c->jcap) {
 				size_t nc = c->jcap ? c->jcap * 2 : 256;
 				cjob *nj = realloc(c->jobs, nc * sizeof(*nj));

@@ -19,9 +19,44 @@ void mvc_manifest_free(mvc_manifest *m)
 	for (size_t i = 0; i < m->ntensors; i++) {
 		free(m->tensors[i].t.name);
 		free(m->tensors[i].chunk_digests);
+		free(m->tensors[i].chunk_offsets);
 	}
 	free(m->tensors);
 	free(m);
+}
+
+uint64_t mvc_manifest_chunk_offset(const mvc_manifest_tensor *mt, uint64_t c)
+{
+	return mt->chunk_offsets ? mt->chunk_offsets[c] : c * mt->chunk_size;
+}
+
+uint64_t mvc_manifest_chunk_len(const mvc_manifest_tensor *mt, uint64_t c)
+{
+	uint64_t off;
+
+	if (mt->chunk_offsets)
+		return mt->chunk_offsets[c + 1] - mt->chunk_offsets[c];
+	off = c * mt->chunk_size;
+	return mt->t.size - off < mt->chunk_size ? mt->t.size - off : mt->chunk_size;
+}
+
+uint64_t mvc_manifest_chunk_at(const mvc_manifest_tensor *mt, uint64_t off)
+{
+	uint64_t lo = 0, hi;
+
+	if (!mt->chunk_offsets)
+		return off / mt->chunk_size;
+	/* the last chunk whose start is at most off */
+	hi = mt->nchunks;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (mt->chunk_offsets[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 long mvc_manifest_find(const mvc_manifest *m, const char *name)
@@ -101,11 +136,23 @@ int mvc_manifest_write(char **out, size_t *outlen, const mvc_manifest *m)
 			json_array_append_new(shape, json_integer((json_int_t)mt->t.shape[d]));
 		for (uint64_t c = 0; chunks && c < mt->nchunks; c++)
 			json_array_append_new(chunks, hex_json(mt->chunk_digests + c * MVC_DIGEST_SIZE));
-		t = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o}",
-		    "name", mt->t.name, "dtype", mvc_dtype_name(mt->t.dtype), "shape", shape,
-		    "offset", (json_int_t)mt->t.offset, "size", (json_int_t)mt->t.size,
-		    "chunk_size", (json_int_t)mt->chunk_size, "digest", hex_json(mt->digest),
-		    "chunks", chunks);
+		if (mt->chunk_offsets) {
+			json_t *lens = json_array();
+
+			for (uint64_t c = 0; lens && c < mt->nchunks; c++)
+				json_array_append_new(lens, json_integer((json_int_t)mvc_manifest_chunk_len(mt, c)));
+			t = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o}",
+			    "name", mt->t.name, "dtype", mvc_dtype_name(mt->t.dtype), "shape", shape,
+			    "offset", (json_int_t)mt->t.offset, "size", (json_int_t)mt->t.size,
+			    "chunk_size", (json_int_t)mt->chunk_size, "chunk_lengths", lens,
+			    "digest", hex_json(mt->digest), "chunks", chunks);
+		} else {
+			t = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o}",
+			    "name", mt->t.name, "dtype", mvc_dtype_name(mt->t.dtype), "shape", shape,
+			    "offset", (json_int_t)mt->t.offset, "size", (json_int_t)mt->t.size,
+			    "chunk_size", (json_int_t)mt->chunk_size, "digest", hex_json(mt->digest),
+			    "chunks", chunks);
+		}
 		if (!t) {
 			error = mvc__err(MVC_ENOMEM, "cannot serialise tensor %zu", i);
 			goto done;
@@ -147,8 +194,8 @@ static int get_digest(unsigned char *out, json_t *v)
 
 static int parse_tensor(mvc_manifest_tensor *mt, json_t *o, size_t idx)
 {
-	json_t *shape, *chunks, *v;
-	uint64_t nelem = 1, bits, want;
+	json_t *shape, *chunks, *lens, *v;
+	uint64_t nelem = 1, bytes, want;
 	size_t i;
 	int error = 0;
 
@@ -174,12 +221,32 @@ static int parse_tensor(mvc_manifest_tensor *mt, json_t *o, size_t idx)
 	if (get_u64(&mt->t.offset, o, "offset") < 0 || get_u64(&mt->t.size, o, "size") < 0 ||
 	    get_u64(&mt->chunk_size, o, "chunk_size") < 0)
 		BAD("tensor %zu lacks offset, size or chunk_size", idx);
-	if (!mvc_mul_u64(&bits, nelem, mvc_dtype_bits(mt->t.dtype)) || bits % 8 ||
-	    bits / 8 != mt->t.size)
+	if (!mvc_dtype_size(&bytes, mt->t.dtype, nelem) || bytes != mt->t.size)
 		BAD("tensor %zu size does not match its shape", idx);
 	if (mt->chunk_size == 0 || mt->chunk_size > MVC_CHUNK_MAX)
 		BAD("tensor %zu has a bad chunk size", idx);
 	want = mt->t.size / mt->chunk_size + (mt->t.size % mt->chunk_size != 0);
+	if ((lens = json_object_get(o, "chunk_lengths"))) {
+		/* content-defined chunks: each 1 to chunk_size bytes, tiling the tensor */
+		uint64_t pos = 0;
+
+		if (!json_is_array(lens) || json_array_size(lens) > mt->t.size)
+			BAD("tensor %zu has bad chunk lengths", idx);
+		want = json_array_size(lens);
+		if (!(mt->chunk_offsets = mvc__malloc(((size_t)want + 1) * sizeof(uint64_t))))
+			return MVC_ENOMEM;
+		mt->chunk_offsets[0] = 0;
+		json_array_foreach(lens, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    (uint64_t)json_integer_value(v) > mt->chunk_size ||
+			    (uint64_t)json_integer_value(v) > mt->t.size - pos)
+				BAD("tensor %zu has bad chunk lengths", idx);
+			pos += (uint64_t)json_integer_value(v);
+			mt->chunk_offsets[i + 1] = pos;
+		}
+		if (pos != mt->t.size)
+			BAD("tensor %zu chunk lengths do not add up to its size", idx);
+	}
 	chunks = json_object_get(o, "chunks");
 	if (!json_is_array(chunks) || json_array_size(chunks) != want)
 		BAD("tensor %zu has %zu chunk digests, %llu expected", idx,

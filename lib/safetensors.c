@@ -47,7 +47,8 @@ static int parse_tensor(mvc_tensor *t, const char *name, json_t *info,
 	if (!json_is_string(dtype))
 		return mvc__err(MVC_EFORMAT, "'%s': tensor '%s' has no dtype string", what, q);
 	t->dtype = mvc_dtype_from_name(json_string_value(dtype));
-	if (t->dtype == MVC_DTYPE_UNKNOWN) {
+	/* GGUF's block types and NumPy's big-endian ones are not safetensors' */
+	if (t->dtype == MVC_DTYPE_UNKNOWN || t->dtype > MVC_DTYPE_SAFETENSORS_LAST) {
 		char d[MVC_QUOTE_MAX];
 		return mvc__err(MVC_EFORMAT, "'%s': tensor '%s' has unknown dtype '%s'",
 		    what, q, mvc_quote(d, sizeof(d), json_string_value(dtype)));

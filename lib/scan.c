@@ -7,14 +7,19 @@
 #include <sodium.h>
 #include "scan.h"
 #include "pool.h"
+#include "cdc.h"
 
 static uint64_t plan_chunk(const mvc_tensor *t, uint64_t target)
 {
 	uint64_t elem = mvc_dtype_bits(t->dtype) / 8, row = t->size;
 	uint64_t plane = mvc_dtype_plane_width(t->dtype);
+	unsigned belems, bbytes;
 
 	if (elem == 0)
 		elem = 1; /* sub-byte types: cut at byte boundaries */
+	mvc_dtype_unit(t->dtype, &belems, &bbytes);
+	if (mvc_dtype_is_block(t->dtype))
+		elem = bbytes; /* ggml block types: whole blocks */
 	if (t->ndim >= 1 && t->shape[0] > 0)
 		row = t->size / t->shape[0];
 	if (row == 0)
@@ -27,8 +32,21 @@ static uint64_t plan_chunk(const mvc_tensor *t, uint64_t target)
 	return target >= elem ? target - target % elem : elem;
 }
 
+/* Content-defined chunks of an opaque file's tensor (see cdc.h): the
+ * largest chunk is the parent's, so that its cuts fall where they did. */
+static int plan_cdc(mvc_manifest_tensor *mt, const mvc_manifest_tensor *parent,
+                    uint64_t chunk_size, int fd, const char *what)
+{
+	if (fd < 0)
+		return mvc__err(MVC_EINVALID, "'%s': content-defined chunks need the file", what);
+	mt->chunk_size = parent && parent->chunk_offsets ? parent->chunk_size
+	                                                 : mvc__cdc_max(chunk_size);
+	return mvc__cdc_cut_fd(&mt->chunk_offsets, &mt->nchunks, fd, mt->t.offset, mt->t.size,
+	    mt->chunk_size, what);
+}
+
 int mvc__scan_plan(mvc_manifest **out, const mvc_layout *l, const mvc_manifest *ref,
-                   uint64_t chunk_size)
+                   uint64_t chunk_size, int fd, const char *what)
 {
 	mvc_manifest *m;
 	uint64_t covered = 0;
@@ -52,12 +70,21 @@ int mvc__scan_plan(mvc_manifest **out, const mvc_layout *l, const mvc_manifest *
 			mvc_manifest_free(m);
 			return MVC_ENOMEM;
 		}
-		if (r >= 0 && ref->tensors[r].t.dtype == mt->t.dtype &&
-		    ref->tensors[r].t.size == mt->t.size)
-			mt->chunk_size = ref->tensors[r].chunk_size;
-		else
-			mt->chunk_size = plan_chunk(&mt->t, chunk_size);
-		mt->nchunks = mt->t.size / mt->chunk_size + (mt->t.size % mt->chunk_size != 0);
+		if (l->format == MVC_FORMAT_OPAQUE) {
+			int error = plan_cdc(mt, r >= 0 ? &ref->tensors[r] : NULL, chunk_size, fd, what);
+
+			if (error < 0) {
+				mvc_manifest_free(m);
+				return error;
+			}
+		} else {
+			if (r >= 0 && ref->tensors[r].t.dtype == mt->t.dtype &&
+			    ref->tensors[r].t.size == mt->t.size && !ref->tensors[r].chunk_offsets)
+				mt->chunk_size = ref->tensors[r].chunk_size;
+			else
+				mt->chunk_size = plan_chunk(&mt->t, chunk_size);
+			mt->nchunks = mt->t.size / mt->chunk_size + (mt->t.size % mt->chunk_size != 0);
+		}
 		if (!(mt->chunk_digests = mvc__calloc((size_t)mt->nchunks + 1, MVC_DIGEST_SIZE))) {
 			mvc_manifest_free(m);
 			return MVC_ENOMEM;
@@ -101,13 +128,10 @@ int mvc__chunk_list(mvc_chunk_ref **out, size_t *count, const mvc_manifest *m)
 		const mvc_manifest_tensor *mt = &m->tensors[i];
 
 		for (uint64_t c = 0; c < mt->nchunks; c++, k++) {
-			uint64_t off = c * mt->chunk_size;
-
 			refs[k].tensor = i;
 			refs[k].chunk = c;
-			refs[k].offset = mt->t.offset + off;
-			refs[k].len = (size_t)(mt->t.size - off < mt->chunk_size ? mt->t.size - off
-			                                                            : mt->chunk_size);
+			refs[k].offset = mt->t.offset + mvc_manifest_chunk_offset(mt, c);
+			refs[k].len = (size_t)mvc_manifest_chunk_len(mt, c);
 		}
 	}
 	*out = refs;
@@ -209,8 +233,43 @@ done:
 	return error;
 }
 
+int mvc__layout_read_for(mvc_layout **out, int fd, uint64_t size, const char *what,
+                         mvc_format forced, mvc_format stored)
+{
+	int error;
+
+	*out = NULL;
+	if (forced != MVC_FORMAT_UNKNOWN)
+		return mvc_layout_read_as(out, fd, size, what, forced);
+	if ((error = mvc_layout_read_as(out, fd, size, what, MVC_FORMAT_UNKNOWN)) < 0) {
+		/* stored as opaque (--format opaque, most likely because of
+		 * this very error): it stays opaque */
+		if (stored != MVC_FORMAT_OPAQUE || error == MVC_ENOMEM || error == MVC_EIO)
+			return error;
+		mvc_error_clear();
+		return mvc_layout_read_as(out, fd, size, what, MVC_FORMAT_OPAQUE);
+	}
+	if ((*out)->format == MVC_FORMAT_OPAQUE && stored != MVC_FORMAT_UNKNOWN &&
+	    stored != MVC_FORMAT_OPAQUE) {
+		/* a model file that became something mvc does not parse: most
+		 * likely damaged, so say so rather than store it as bytes */
+		mvc_layout_free(*out);
+		*out = NULL;
+		return mvc__err(MVC_EUNSUPPORTED,
+		    "'%s' is not a model file mvc can read as %s, as it was stored "
+		    "(--format opaque stores it as any other file)", what, mvc_format_name(stored));
+	}
+	return 0;
+}
+
 int mvc__scan_file(mvc_manifest **out, const char *fspath, const char *what,
                    const mvc_manifest *ref, uint64_t chunk_size)
+{
+	return mvc__scan_file_as(out, fspath, what, ref, chunk_size, MVC_FORMAT_UNKNOWN);
+}
+
+int mvc__scan_file_as(mvc_manifest **out, const char *fspath, const char *what,
+                      const mvc_manifest *ref, uint64_t chunk_size, mvc_format forced)
 {
 	mvc_layout *l = NULL;
 	mvc_manifest *m = NULL;
@@ -228,8 +287,9 @@ int mvc__scan_file(mvc_manifest **out, const char *fspath, const char *what,
 		error = mvc__err(MVC_EINVALID, "'%s' is not a regular file", what);
 		goto done;
 	}
-	if ((error = mvc_layout_read(&l, fd, (uint64_t)st.st_size, what)) < 0 ||
-	    (error = mvc__scan_plan(&m, l, ref, chunk_size)) < 0 ||
+	if ((error = mvc__layout_read_for(&l, fd, (uint64_t)st.st_size, what, forced,
+	         ref ? ref->format : MVC_FORMAT_UNKNOWN)) < 0 ||
+	    (error = mvc__scan_plan(&m, l, ref, chunk_size, fd, what)) < 0 ||
 	    (error = mvc__scan_read(m, fd, what, NULL)) < 0)
 		goto done;
 	*out = m;

@@ -11,7 +11,19 @@
  * boundaries).  Digests are left zero.
  */
 int mvc__scan_plan(mvc_manifest **out, const mvc_layout *layout, const mvc_manifest *ref,
-                   uint64_t chunk_size);
+                   uint64_t chunk_size, int fd, const char *what);
+/* (An opaque file's tensor is cut into content-defined chunks, lib/cdc.h:
+ * that reads the file on `fd`; other formats never read it here.) */
+
+/*
+ * Parse a file the way mvc stores it: as `forced` when that is given
+ * (--format); else by content, except that a file stored in a format mvc
+ * parses (`stored`) that now parses as nothing is refused
+ * (MVC_EUNSUPPORTED), not stored as bytes, and that a file stored as
+ * opaque that looks like a model file but fails to parse stays opaque.
+ */
+int mvc__layout_read_for(mvc_layout **out, int fd, uint64_t size, const char *what,
+                         mvc_format forced, mvc_format stored);
 
 /*
  * Read the file on `fd` following the plan `m`: fill in every digest (on
@@ -33,9 +45,13 @@ typedef struct mvc_chunk_ref {
 } mvc_chunk_ref;
 int mvc__chunk_list(mvc_chunk_ref **out, size_t *count, const mvc_manifest *m);
 
-/* Open, parse and hash the file at `fspath` (plan, then read). */
+/* Open, parse (as mvc__layout_read_for() with ref's format) and hash the
+ * file at `fspath` (plan, then read). */
 int mvc__scan_file(mvc_manifest **out, const char *fspath, const char *what,
                    const mvc_manifest *ref, uint64_t chunk_size);
+/* The same, read as `forced` when that is not MVC_FORMAT_UNKNOWN. */
+int mvc__scan_file_as(mvc_manifest **out, const char *fspath, const char *what,
+                      const mvc_manifest *ref, uint64_t chunk_size, mvc_format forced);
 
 /* Working-file records kept in the store (.mvc/mvc-state): what each
  * tracked file was when mvc last wrote or hashed it. */

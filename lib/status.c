@@ -63,6 +63,14 @@ static bool has_suffix(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
+/* Names of model files worth reporting when untracked (any file can be
+ * committed, as an opaque one, but these are what a user means to). */
+static bool is_model_name(const char *name)
+{
+	return has_suffix(name, ".safetensors") || has_suffix(name, ".gguf") ||
+	    has_suffix(name, ".npy") || has_suffix(name, ".npz");
+}
+
 static bool is_tracked(char **tracked, size_t n, const char *p)
 {
 	for (size_t i = 0; i < n; i++)
@@ -106,7 +114,7 @@ static int untracked(mvc_status_list *l, size_t *cap, const char *root, const ch
 			goto next;
 		if (S_ISDIR(st.st_mode))
 			error = untracked(l, cap, root, p.ptr, tracked, ntracked, depth + 1);
-		else if (S_ISREG(st.st_mode) && has_suffix(de->d_name, ".safetensors") &&
+		else if (S_ISREG(st.st_mode) && is_model_name(de->d_name) &&
 		         !is_tracked(tracked, ntracked, p.ptr))
 			error = push(l, cap, p.ptr, MVC_FILE_UNTRACKED, NULL);
 next:

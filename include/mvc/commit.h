@@ -52,6 +52,13 @@ typedef struct mvc_commit_options {
 	 * computes its result from HEAD before committing it).
 	 */
 	const mvc_oid *expected_parent;
+	/*
+	 * Read the files as this format (mvc commit --format); unset
+	 * (MVC_FORMAT_UNKNOWN): a tracked file as it was stored, unless it
+	 * became a model file of another format, a new one by its content.
+	 * MVC_FORMAT_OPAQUE stores any file as bytes.
+	 */
+	mvc_format format;
 } mvc_commit_options;
 
 #define MVC_COMMIT_OPTIONS_VERSION 1

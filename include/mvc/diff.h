@@ -43,12 +43,19 @@ const char *mvc_diff_status_name(mvc_diff_status s);
 /* How the values of a changed tensor were compared. */
 typedef enum mvc_diff_compare {
 	MVC_DIFF_COMPARE_NONE = 0, /* not at all: unchanged, not comparable, or stat */
-	MVC_DIFF_COMPARE_FLOAT,    /* F64, F32, F16, BF16: numeric statistics */
+	MVC_DIFF_COMPARE_FLOAT,    /* F64, F32, F16, BF16 (and big-endian), GGUF
+	                              Q8_0 and Q4_0 dequantised: numeric statistics */
 	MVC_DIFF_COMPARE_EXACT,    /* integers and BOOL: elements compared exactly */
-	MVC_DIFF_COMPARE_BYTES     /* other dtypes (F8, F6, F4, C64): bytes only */
+	MVC_DIFF_COMPARE_BYTES,    /* other dtypes (F8, F6, F4, C64, other ggml
+	                              block types): bytes only */
+	/* An opaque file's content-defined chunks, by digest and from the
+	 * manifests only: chunks_changed and chunk_bytes_changed count the
+	 * new side's chunks that the old side has nowhere (its other bytes
+	 * are shared), bytes_changed is chunk_bytes_changed. */
+	MVC_DIFF_COMPARE_CHUNKS
 } mvc_diff_compare;
 
-/* "none", "float", "exact", "bytes". */
+/* "none", "float", "exact", "bytes", "chunks". */
 const char *mvc_diff_compare_name(mvc_diff_compare c);
 
 typedef struct mvc_diff_tensor {
@@ -148,6 +155,9 @@ typedef struct mvc_diff_options {
 	 * of all its float tensors, each chunk read once (mvc check --no-nan).
 	 */
 	int all_values;
+	/* mvc_diff_files() only: read both files as this format (--format);
+	 * MVC_FORMAT_UNKNOWN: by their content. */
+	mvc_format format;
 } mvc_diff_options;
 
 #define MVC_DIFF_OPTIONS_VERSION 1

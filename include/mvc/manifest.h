@@ -19,11 +19,26 @@ extern "C" {
 
 typedef struct mvc_manifest_tensor {
 	mvc_tensor t;               /* name, dtype, shape, offset, size */
-	uint64_t chunk_size;        /* bytes per chunk; the last may be shorter */
+	uint64_t chunk_size;        /* bytes per chunk; the last may be shorter
+	                               (content-defined: the largest allowed) */
 	uint64_t nchunks;
 	unsigned char digest[MVC_DIGEST_SIZE];
 	unsigned char *chunk_digests; /* nchunks * MVC_DIGEST_SIZE bytes */
+	/*
+	 * Content-defined chunks (opaque files): nchunks + 1 offsets relative
+	 * to the tensor, from 0 to its size, so chunk c is [offsets[c],
+	 * offsets[c + 1]).  NULL: every chunk but the last is chunk_size
+	 * bytes.  Use mvc_manifest_chunk_offset() and _len() rather than
+	 * either field.
+	 */
+	uint64_t *chunk_offsets;
 } mvc_manifest_tensor;
+
+/* Where chunk `c` of `mt` starts (relative to the tensor) and its length. */
+uint64_t mvc_manifest_chunk_offset(const mvc_manifest_tensor *mt, uint64_t c);
+uint64_t mvc_manifest_chunk_len(const mvc_manifest_tensor *mt, uint64_t c);
+/* The chunk that holds byte `off` (below the size) of the tensor. */
+uint64_t mvc_manifest_chunk_at(const mvc_manifest_tensor *mt, uint64_t off);
 
 typedef struct mvc_manifest {
 	unsigned version;           /* MVC_FORMAT_VERSION of the writer */

@@ -26,13 +26,21 @@ refused() { # desc, message, file
 	check "$1: repository unchanged" test "$(snapshot .mvc)" = "$base"
 	rm -f bad.safetensors
 }
+# Files of no format mvc parses are stored as opaque files (test_formats.sh);
+# asked to be safetensors, they are refused.
+refused_as() { # desc, message, file
+	cp "$3" bad.safetensors
+	expect 2 "$2" "$1: refused" "$MVC" commit -m bad --format safetensors bad.safetensors
+	check "$1: repository unchanged" test "$(snapshot .mvc)" = "$base"
+	rm -f bad.safetensors
+}
 
 : >"$T/empty"
-refused "empty file" "not a model file mvc can read" "$T/empty"
+refused_as "empty file" "is not a safetensors file" "$T/empty"
 echo "hello, world, this is text" >"$T/text"
-refused "a text file" "not a model file mvc can read" "$T/text"
+refused_as "a text file" "is not a safetensors file" "$T/text"
 mkst "$T/arr" '[1,2]' 0
-refused "header that is not an object" "not a model file mvc can read" "$T/arr"
+refused_as "header that is not an object" "is not a safetensors file" "$T/arr"
 head -c 100 good.safetensors >"$T/trunc"
 refused "truncated file" "out of bounds" "$T/trunc"
 mkst "$T/long" '{}' 0 1000

@@ -219,7 +219,8 @@ expect 2 "cannot open 'nosuch.st'" "--no-index: a missing file" "$MVC" diff --no
 echo "just some text, not a model" >text.st
 expect 2 "cannot compare 'v1.st' (safetensors) with 'text.st'" "--no-index: files of different formats" \
     "$MVC" diff --no-index v1.st text.st
-expect 2 "is not a model file" "--no-index: the old file is not a model" "$MVC" diff --no-index text.st v1.st
+expect 2 "cannot compare 'text.st' (opaque) with 'v1.st' (safetensors)" \
+    "--no-index: the old file is not a model" "$MVC" diff --no-index text.st v1.st
 expect 2 "not a regular file" "--no-index: a directory" "$MVC" diff --no-index v1.st models
 expect 129 "exactly two files" "--no-index with one file" "$MVC" diff --no-index v1.st
 expect 129 "exactly two files" "--no-index with three files" "$MVC" diff --no-index v1.st v2.st v1.st

@@ -8,6 +8,16 @@
  *   mkmodel --preset recsys --size 1G --version 2 --retrain 0.05 v2.safetensors
  *   mkmodel --preset recsys --size 1G --nudge 1e-4 ft.safetensors
  *   mkmodel --tensor 'a:F32:4x3' --tensor 'b:I64:2' small.safetensors
+ *
+ * Other formats, for the format tests (shapes are given row-major):
+ *
+ *   mkmodel --format gguf --tensor 'w:Q8_0:4x64' --tensor 'b:F32:64' m.gguf
+ *   mkmodel --format npy [--npy-version 2] [--big-endian] [--fortran] --tensor 'a:F32:3x4' a.npy
+ *   mkmodel --format npz --tensor 'a:F32:3x4' --tensor 'b:I64:5' m.npz   (numpy.savez)
+ *
+ * GGUF files carry metadata of every value type and tensors padded to
+ * 32 bytes; ggml block types get random blocks with a small scale.  The
+ * .npz is what numpy.savez writes: stored members with ZIP64 extra fields.
  */
 #include <errno.h>
 #include <math.h>
@@ -34,6 +44,7 @@ static unsigned version = 1;
 static double retrain = 0.05, nudge = 0, dense_nudge = 1e-3;
 static const char *meta[64];
 static int nmeta;
+static int big_endian, fortran, npy_version = 1;
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -63,6 +74,23 @@ static double normal(uint64_t *s)
 	double u1 = unif(s), u2 = unif(s);
 
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* ggml block types: type number, elements and bytes per block. */
+static const struct { const char *name; unsigned id, elems, bytes; } ggml_blocks[] = {
+	{ "Q4_0", 2, 32, 18 }, { "Q4_1", 3, 32, 20 }, { "Q5_0", 6, 32, 22 }, { "Q5_1", 7, 32, 24 },
+	{ "Q8_0", 8, 32, 34 }, { "Q8_1", 9, 32, 36 }, { "Q2_K", 10, 256, 84 },
+	{ "Q3_K", 11, 256, 110 }, { "Q4_K", 12, 256, 144 }, { "Q5_K", 13, 256, 176 },
+	{ "Q6_K", 14, 256, 210 }, { "Q8_K", 15, 256, 292 }, { "IQ4_NL", 20, 32, 18 },
+	{ "MXFP4", 39, 32, 17 },
+};
+
+static int block_type(const char *d)
+{
+	for (size_t i = 0; i < sizeof(ggml_blocks) / sizeof(ggml_blocks[0]); i++)
+		if (!strcmp(d, ggml_blocks[i].name))
+			return (int)i;
+	return -1;
 }
 
 static unsigned dtype_bytes(const char *d)
@@ -158,6 +186,24 @@ static unsigned generation(int t, uint64_t r)
 static void gen_row(unsigned char *out, int t, uint64_t r, uint64_t rowlen)
 {
 	const struct tensor *T = &ts[t];
+	int bt = block_type(T->dtype);
+
+	if (bt >= 0) {
+		/* random blocks, each with a small half-precision scale first */
+		uint64_t s = mix(seed, (uint64_t)t, r, T->kind == 0 ? generation(t, r) : 0);
+		unsigned bb = ggml_blocks[bt].bytes;
+
+		for (uint64_t b = 0; b < rowlen / ggml_blocks[bt].elems; b++) {
+			unsigned char *blk = out + b * bb;
+			uint16_t d = to_f16((float)(0.001 + 0.01 * unif(&s)));
+
+			for (unsigned k = 0; k < bb; k++)
+				blk[k] = (unsigned char)splitmix(&s);
+			blk[0] = (unsigned char)d;
+			blk[1] = (unsigned char)(d >> 8);
+		}
+		return;
+	}
 	unsigned w = dtype_bytes(T->dtype);
 	unsigned g = T->kind == 0 ? generation(t, r) : 0;
 	uint64_t s = mix(seed, (uint64_t)t, r, g), ns = mix(seed ^ 0xabcdef, (uint64_t)t, r, version);
@@ -203,10 +249,245 @@ static unsigned dtype_bits(const char *d)
 static uint64_t tensor_bytes(const struct tensor *T)
 {
 	uint64_t n = dtype_bits(T->dtype);
+	int bt = block_type(T->dtype);
 
+	if (bt >= 0)
+		n = 8 * ggml_blocks[bt].bytes;
 	for (int d = 0; d < T->ndim; d++)
 		n *= T->shape[d];
-	return n / 8;
+	return bt >= 0 ? n / 8 / ggml_blocks[bt].elems : n / 8;
+}
+
+/* The data of tensor t, row by row, into f (returns bytes written). */
+static uint64_t write_data(FILE *f, int t)
+{
+	struct tensor *T = &ts[t];
+	uint64_t rows = T->ndim ? T->shape[0] : 1, rowlen = 1, rowbytes;
+	unsigned w = dtype_bytes(T->dtype);
+	unsigned char *buf;
+
+	if (dtype_bits(T->dtype) < 8 && block_type(T->dtype) < 0) {
+		/* packed sub-byte types: random bytes */
+		uint64_t s = mix(seed, (uint64_t)t, 0, 0);
+		for (uint64_t b = 0; b < tensor_bytes(T); b++)
+			fputc((int)(splitmix(&s) & 0xff), f);
+		return tensor_bytes(T);
+	}
+	for (int d = 1; d < T->ndim; d++)
+		rowlen *= T->shape[d];
+	if (T->ndim == 1 && block_type(T->dtype) >= 0) {
+		rows = 1;  /* a vector of blocks is one row */
+		rowlen = T->shape[0];
+	}
+	rowbytes = rows ? tensor_bytes(T) / rows : 0;
+	if (!(buf = malloc(rowbytes + rowlen * w + 1)))
+		exit(1);
+	for (uint64_t r = 0; r < rows; r++) {
+		gen_row(buf, t, r, rowlen);
+		if (big_endian && w > 1)
+			for (uint64_t i = 0; i < rowlen * w; i += w)
+				for (unsigned k = 0; k < w / 2; k++) {
+					unsigned char c = buf[i + k];
+					buf[i + k] = buf[i + w - 1 - k];
+					buf[i + w - 1 - k] = c;
+				}
+		fwrite(buf, 1, rowbytes, f);
+	}
+	free(buf);
+	return tensor_bytes(T);
+}
+
+static void le(FILE *f, uint64_t v, int n)
+{
+	for (int b = 0; b < n; b++)
+		fputc((int)(v >> (8 * b)) & 0xff, f);
+}
+
+static void gguf_str(FILE *f, const char *s)
+{
+	le(f, strlen(s), 8);
+	fputs(s, f);
+}
+
+static const struct { const char *name; unsigned id; } ggml_plain[] = {
+	{ "F32", 0 }, { "F16", 1 }, { "I8", 24 }, { "I16", 25 }, { "I32", 26 }, { "I64", 27 },
+	{ "F64", 28 }, { "BF16", 30 },
+};
+
+static int write_gguf(FILE *f)
+{
+	uint64_t off = 0;
+	long pos;
+
+	fputs("GGUF", f);
+	le(f, 3, 4);
+	le(f, (uint64_t)nt, 8);
+	le(f, 8 + (uint64_t)nmeta, 8);
+	/* metadata of every value type */
+	gguf_str(f, "general.architecture"); le(f, 8, 4); gguf_str(f, "mvc-test");
+	gguf_str(f, "general.alignment"); le(f, 4, 4); le(f, 32, 4);
+	gguf_str(f, "mkmodel.u8"); le(f, 0, 4); le(f, 7, 1);
+	gguf_str(f, "mkmodel.i16"); le(f, 3, 4); le(f, (uint64_t)-3, 2);
+	gguf_str(f, "mkmodel.f32"); le(f, 6, 4); { float x = 3.25f; uint32_t u; memcpy(&u, &x, 4); le(f, u, 4); }
+	gguf_str(f, "mkmodel.flag"); le(f, 7, 4); le(f, 1, 1);
+	gguf_str(f, "mkmodel.seed"); le(f, 10, 4); le(f, seed, 8);
+	/* an array of strings inside an array of arrays */
+	gguf_str(f, "mkmodel.nested"); le(f, 9, 4); le(f, 9, 4); le(f, 2, 8);
+	le(f, 8, 4); le(f, 2, 8); gguf_str(f, "alpha"); gguf_str(f, "beta");
+	le(f, 12, 4); le(f, 1, 8); { double x = 0.5; uint64_t u; memcpy(&u, &x, 8); le(f, u, 8); }
+	for (int m = 0; m < nmeta; m++) {
+		char k[256];
+		const char *eq = strchr(meta[m], '=');
+
+		snprintf(k, sizeof(k), "%.*s", eq ? (int)(eq - meta[m]) : 0, meta[m]);
+		gguf_str(f, k);
+		le(f, 8, 4);
+		gguf_str(f, eq ? eq + 1 : "");
+	}
+	for (int t = 0; t < nt; t++) {
+		struct tensor *T = &ts[t];
+		int bt = block_type(T->dtype), id = -1;
+
+		for (size_t i = 0; i < sizeof(ggml_plain) / sizeof(ggml_plain[0]); i++)
+			if (!strcmp(T->dtype, ggml_plain[i].name))
+				id = (int)ggml_plain[i].id;
+		if (bt >= 0)
+			id = (int)ggml_blocks[bt].id;
+		if (id < 0) {
+			fprintf(stderr, "mkmodel: GGUF has no type %s\n", T->dtype);
+			return 1;
+		}
+		gguf_str(f, T->name);
+		le(f, (uint64_t)T->ndim, 4);
+		for (int d = T->ndim - 1; d >= 0; d--)
+			le(f, T->shape[d], 8);   /* ne[0] is the innermost */
+		le(f, (uint64_t)id, 4);
+		le(f, off, 8);
+		off += (tensor_bytes(T) + 31) / 32 * 32;
+	}
+	for (pos = ftell(f); pos % 32; pos++)
+		fputc(0, f);
+	for (int t = 0; t < nt; t++)
+		for (uint64_t n = write_data(f, t); n % 32; n++)
+			fputc(0, f);
+	return 0;
+}
+
+static const char *npy_descr(const char *d)
+{
+	static char buf[8];
+	static const struct { const char *dt, *code; } map[] = {
+		{ "F32", "f4" }, { "F16", "f2" }, { "F64", "f8" }, { "I8", "i1" }, { "U8", "u1" },
+		{ "I16", "i2" }, { "U16", "u2" }, { "I32", "i4" }, { "U32", "u4" }, { "I64", "i8" },
+		{ "U64", "u8" }, { "BOOL", "b1" }, { "C64", "c8" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(d, map[i].dt)) {
+			snprintf(buf, sizeof(buf), "%c%s", dtype_bytes(d) == 1 ? '|' : big_endian ? '>' : '<',
+			    map[i].code);
+			return buf;
+		}
+	return NULL;
+}
+
+/* One .npy file of tensor t (the header padded to 64 bytes, as numpy). */
+static int write_npy(FILE *f, int t)
+{
+	struct tensor *T = &ts[t];
+	const char *descr = npy_descr(T->dtype);
+	char dict[1024], shape[512] = "";
+	size_t n, pre = npy_version == 1 ? 10 : 12;
+
+	if (!descr) {
+		fprintf(stderr, "mkmodel: NumPy has no type %s\n", T->dtype);
+		return 1;
+	}
+	for (int d = 0; d < T->ndim; d++) {
+		/* a Fortran array's bytes lie as its transpose's: say so */
+		uint64_t v = fortran ? T->shape[T->ndim - 1 - d] : T->shape[d];
+
+		snprintf(shape + strlen(shape), sizeof(shape) - strlen(shape), "%llu, ",
+		    (unsigned long long)v);
+	}
+	if (T->ndim > 1)
+		shape[strlen(shape) - 2] = '\0';
+	else if (T->ndim == 1)
+		shape[strlen(shape) - 1] = '\0';
+	snprintf(dict, sizeof(dict), "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }", descr,
+	    fortran ? "True" : "False", shape);
+	n = strlen(dict);
+	while ((pre + n + 1) % 64)
+		dict[n++] = ' ';
+	dict[n++] = '\n';
+	fwrite("\x93NUMPY", 1, 6, f);
+	fputc(npy_version, f);
+	fputc(0, f);
+	le(f, n, npy_version == 1 ? 2 : 4);
+	fwrite(dict, 1, n, f);
+	write_data(f, t);
+	return 0;
+}
+
+static uint32_t crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+/* A zip of stored .npy members, as numpy.savez writes it: each local
+ * header has all-ones sizes and a ZIP64 extra field; the central
+ * directory has plain sizes; no ZIP64 end record (nothing is that big). */
+static int write_npz(FILE *f)
+{
+	uint64_t *offs = calloc((size_t)nt + 1, sizeof(uint64_t)), *sizes = calloc((size_t)nt + 1, 8);
+	uint32_t *crcs = calloc((size_t)nt + 1, 4);
+	long cd;
+
+	for (int t = 0; t < nt; t++) {
+		char *mem, name[600];
+		size_t len;
+		FILE *m = open_memstream(&mem, &len);
+
+		if (write_npy(m, t))
+			return 1;
+		fclose(m);
+		snprintf(name, sizeof(name), "%.500s.npy", ts[t].name);
+		offs[t] = (uint64_t)ftell(f);
+		sizes[t] = len;
+		crcs[t] = crc32(0, (unsigned char *)mem, len);
+		le(f, 0x04034b50, 4); le(f, 45, 2); le(f, 0, 2); le(f, 0, 2);
+		le(f, 0, 2); le(f, 0x21, 2);                 /* 1980-01-01 00:00 */
+		le(f, crcs[t], 4); le(f, 0xffffffffu, 4); le(f, 0xffffffffu, 4);
+		le(f, strlen(name), 2); le(f, 20, 2);
+		fputs(name, f);
+		le(f, 1, 2); le(f, 16, 2); le(f, len, 8); le(f, len, 8);
+		fwrite(mem, 1, len, f);
+		free(mem);
+	}
+	cd = ftell(f);
+	for (int t = 0; t < nt; t++) {
+		char name[600];
+
+		snprintf(name, sizeof(name), "%.500s.npy", ts[t].name);
+		le(f, 0x02014b50, 4); le(f, 45, 2); le(f, 45, 2); le(f, 0, 2); le(f, 0, 2);
+		le(f, 0, 2); le(f, 0x21, 2); le(f, crcs[t], 4); le(f, sizes[t], 4); le(f, sizes[t], 4);
+		le(f, strlen(name), 2); le(f, 0, 2); le(f, 0, 2); le(f, 0, 2); le(f, 0, 2);
+		le(f, 0x1800000, 4); le(f, offs[t], 4);
+		fputs(name, f);
+	}
+	le(f, 0x06054b50, 4); le(f, 0, 2); le(f, 0, 2); le(f, (uint64_t)nt, 2); le(f, (uint64_t)nt, 2);
+	le(f, (uint64_t)(ftell(f) - cd - 12), 4);
+	le(f, (uint64_t)cd, 4); le(f, 0, 2);
+	free(offs);
+	free(sizes);
+	free(crcs);
+	return 0;
 }
 
 static uint64_t parse_size(const char *s)
@@ -262,13 +543,15 @@ static int usage(void)
 	fprintf(stderr,
 	    "usage: mkmodel [--seed N] [--version K] [--retrain FRAC] [--nudge REL]\n"
 	    "               [--preset recsys --size BYTES [--dtype F32|BF16|F16] [--append-items N]]\n"
+	    "               [--format safetensors|gguf|npy|npz] [--npy-version 1|2|3]\n"
+	    "               [--big-endian] [--fortran]\n"
 	    "               [--tensor NAME:DTYPE:D0xD1...]... [--meta K=V]... OUT\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	const char *out = NULL, *preset = NULL, *dt = "F32";
+	const char *out = NULL, *preset = NULL, *dt = "F32", *format = "safetensors";
 	uint64_t size = 64 << 20, extra = 0, off = 0, hlen;
 	FILE *f, *hf;
 	char *hdr;
@@ -288,6 +571,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--dtype") && v) dt = v, i++;
 		else if (!strcmp(a, "--append-items") && v) extra = strtoull(v, NULL, 0), i++;
 		else if (!strcmp(a, "--meta") && v && nmeta < 64) meta[nmeta++] = v, i++;
+		else if (!strcmp(a, "--format") && v) format = v, i++;
+		else if (!strcmp(a, "--npy-version") && v) npy_version = atoi(v), i++;
+		else if (!strcmp(a, "--big-endian")) big_endian = 1;
+		else if (!strcmp(a, "--fortran")) fortran = 1;
 		else if (!strcmp(a, "--tensor") && v && nt < MAXT) {
 			char buf[1024], *p, *q;
 			uint64_t shape[MAXD];
@@ -316,6 +603,27 @@ int main(int argc, char **argv)
 		if (strcmp(preset, "recsys"))
 			return usage();
 		preset_recsys(size, dt, extra);
+	}
+	if (strcmp(format, "safetensors")) {
+		int rc;
+
+		if (!(f = fopen(out, "wb"))) {
+			fprintf(stderr, "mkmodel: %s: %s\n", out, strerror(errno));
+			return 1;
+		}
+		if (!strcmp(format, "gguf"))
+			rc = write_gguf(f);
+		else if (!strcmp(format, "npy") && nt == 1 && npy_version >= 1 && npy_version <= 3)
+			rc = write_npy(f, 0);
+		else if (!strcmp(format, "npz"))
+			rc = write_npz(f);
+		else
+			rc = usage();
+		if (fclose(f) != 0 || rc) {
+			fprintf(stderr, "mkmodel: cannot write %s\n", out);
+			return 1;
+		}
+		return 0;
 	}
 	/* header */
 	hf = open_memstream(&hdr, &hsz);
@@ -358,29 +666,8 @@ int main(int argc, char **argv)
 		fputc((int)(hlen >> (8 * b)) & 0xff, f);
 	fwrite(hdr, 1, hsz, f);
 	free(hdr);
-	for (int t = 0; t < nt; t++) {
-		struct tensor *T = &ts[t];
-		uint64_t rows = T->ndim ? T->shape[0] : 1, rowlen = 1;
-		unsigned w = dtype_bytes(T->dtype);
-		unsigned char *buf;
-
-		if (dtype_bits(T->dtype) < 8) {
-			/* packed sub-byte types: random bytes */
-			uint64_t s = mix(seed, (uint64_t)t, 0, 0);
-			for (uint64_t b = 0; b < tensor_bytes(T); b++)
-				fputc((int)(splitmix(&s) & 0xff), f);
-			continue;
-		}
-		for (int d = 1; d < T->ndim; d++)
-			rowlen *= T->shape[d];
-		if (!(buf = malloc(rowlen * w + 1)))
-			return 1;
-		for (uint64_t r = 0; r < rows; r++) {
-			gen_row(buf, t, r, rowlen);
-			fwrite(buf, w, rowlen, f);
-		}
-		free(buf);
-	}
+	for (int t = 0; t < nt; t++)
+		write_data(f, t);
 	if (fclose(f) != 0) {
 		fprintf(stderr, "mkmodel: %s: %s\n", out, strerror(errno));
 		return 1;

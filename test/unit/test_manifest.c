@@ -413,7 +413,7 @@ static void e_version_new(json_t *r) { json_object_set_new(r, "mvc", json_intege
 static void e_version_zero(json_t *r) { json_object_set_new(r, "mvc", json_integer(0)); }
 static void e_version_string(json_t *r) { json_object_set_new(r, "mvc", json_string("1")); }
 static void e_version_missing(json_t *r) { json_object_del(r, "mvc"); }
-static void e_format(json_t *r) { json_object_set_new(r, "format", json_string("gguf")); }
+static void e_format(json_t *r) { json_object_set_new(r, "format", json_string("onnx")); }
 static void e_format_missing(json_t *r) { json_object_del(r, "format"); }
 static void e_digest_short(json_t *r)
 {

@@ -492,9 +492,12 @@ static void test_commit_bad_files(void **state)
 	/* a safetensors file that breaks the rules: the data is cut short */
 	write_bytes(junk, good, len - 1);
 	assert_err(commit_opts(f, NULL, NULL, bad, 2, &o), MVC_EFORMAT, "'junk.safetensors'");
+	/* any file is stored (as opaque), unless a format is asked for */
 	write_bytes(text, "some notes\n", 11);
-	assert_err(commit_opts(f, NULL, NULL, other, 1, &o), MVC_EUNSUPPORTED,
-	    "'notes.txt' is not a model file");
+	o.format = MVC_FORMAT_SAFETENSORS;
+	assert_err(commit_opts(f, NULL, NULL, other, 1, &o), MVC_EFORMAT,
+	    "'notes.txt' is not a safetensors file");
+	o.format = MVC_FORMAT_UNKNOWN;
 	assert_head_unborn(f);
 	assert_int_equal(count_objects(f), before);
 	free(good);
