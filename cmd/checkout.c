@@ -1,15 +1,19 @@
 /* mvc checkout: write the files of a version; HEAD does not move. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include "cli.h"
 
-static const char *output;
+static const char *output, *dtype_arg;
+static struct opt_list tensors;
 static int force, quiet, progress = -1;
 static const char *const syn[] = {
 	"[--force] <rev> [<file>...]",
-	"-o <path> <rev> [<file>]", NULL };
+	"-o <path> [--tensor <glob>]... [--dtype <type>] <rev> [<file>]", NULL };
 static const struct opt opts[] = {
 	{ "output", 'o', OPT_STRING, &output, "<path>", "write the file to <path> instead of the working directory", "file" },
+	{ "tensor", 0, OPT_LIST, &tensors, "<glob>", "with -o: write a safetensors file of only the tensors matching <glob> (repeatable)" },
+	{ "dtype", 0, OPT_STRING, &dtype_arg, "<type>", "with -o: write float tensors as bf16, f16 or f32 (safetensors)" },
 	{ "force", 'f', OPT_FLAG, &force, NULL, "overwrite files with uncommitted changes" },
 	{ "quiet", 'q', OPT_FLAG, &quiet, NULL, "print nothing on success" },
 	{ "progress", 0, OPT_FLAG, &progress, NULL, "show progress on stderr (default: on a terminal; --no-progress: never)" },
@@ -30,6 +34,21 @@ int cmd_checkout(int argc, char **argv)
 		return usage_error(&usage_checkout, "which version? name a revision, e.g. HEAD~1");
 	if (output && argc > 2)
 		return usage_error(&usage_checkout, "-o writes one file: name at most one");
+	if ((tensors.count || dtype_arg) && !output)
+		return usage_error(&usage_checkout, "--tensor and --dtype write a new file: give it with -o");
+	if (dtype_arg) {
+		if (!strcasecmp(dtype_arg, "bf16"))
+			o.dtype = MVC_DTYPE_BF16;
+		else if (!strcasecmp(dtype_arg, "f16"))
+			o.dtype = MVC_DTYPE_F16;
+		else if (!strcasecmp(dtype_arg, "f32"))
+			o.dtype = MVC_DTYPE_F32;
+		else
+			return usage_error(&usage_checkout,
+			    "option '--dtype' takes bf16, f16 or f32, not '%s'", dtype_arg);
+	}
+	o.tensors = tensors.items;
+	o.ntensors = tensors.count;
 	if ((rc = open_repo(&repo)) != 0)
 		return rc;
 	rc = EXIT_ERR;
@@ -61,6 +80,7 @@ done:
 	for (int i = 0; paths && i < argc - 1; i++)
 		free(paths[i]);
 	free(paths);
+	free(tensors.items);
 	mvc_repo_free(repo);
 	return rc;
 }

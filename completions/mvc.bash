@@ -129,7 +129,7 @@ _mvc_opts()
 	show)     echo "--summary -s --json --help -h" ;;
 	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --format --help -h" ;;
 	score)    echo "--eval --test --file --items --users --history --k --dot --layers --layout --cmd --record --source --min --max --compare --resamples --seed --fail-if-worse --dry-run -n --quiet -q --json --help -h" ;;
-	checkout) echo "--output -o --force -f --quiet -q --progress --no-progress --help -h" ;;
+	checkout) echo "--output -o --tensor --dtype --force -f --quiet -q --progress --no-progress --help -h" ;;
 	branch)   echo "--delete -d --force -f --json --help -h" ;;
 	switch)   echo "--create -c --force -f --quiet -q --help -h" ;;
 	tag)      echo "--message -m --delete -d --json --help -h" ;;
@@ -159,7 +159,7 @@ _mvc_argopts()
 	log)      echo "--max-count -n --channel" ;;
 	diff)     echo "--tolerance --sort --top --format" ;;
 	score)    echo "--eval --test --file --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples --seed" ;;
-	checkout) echo "--output -o" ;;
+	checkout) echo "--output -o --tensor --dtype" ;;
 	tag)      echo "--message -m" ;;
 	channel)  echo "--message -m --max-count -n --key --passphrase-fd --passphrase-env" ;;
 	rollback) echo "--to --steps --min --max --test --message -m --key --passphrase-fd --passphrase-env" ;;
@@ -259,6 +259,7 @@ _mvc()
 		--file|-F|--output|-o|--key|--trusted) _mvc_files ;;
 		--sort) _mvc_reply name relative max ;;
 		--format) _mvc_reply safetensors gguf npy npz opaque ;;
+		--dtype) _mvc_reply bf16 f16 f32 ;;
 		--to|--base|--same-shapes-as|--against) _mvc_reply $(_mvc_revs "$cdir") ;;
 		--method) _mvc_reply fedavg mean median trimmed-mean krum interpolate task-arithmetic ;;
 		--int-policy) _mvc_reply first max error ;;

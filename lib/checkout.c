@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "scan.h"
 #include "pool.h"
+#include "export.h"
 #include "upkeep.h"
 
 typedef struct writer {
@@ -367,6 +368,10 @@ int mvc_checkout_to(mvc_repo *repo, const char *rev, const char *path, const cha
 	if ((error = mvc__file_tree(&ft, git, root, path)) < 0 ||
 	    (error = mvc__tree_manifest(&m, git, ft, path)) < 0)
 		goto done;
+	if (opts->ntensors || opts->dtype != MVC_DTYPE_UNKNOWN) {
+		error = mvc__export(git, ft, m, path, out_path, opts);
+		goto done;
+	}
 	{
 		uint64_t done = 0;
 

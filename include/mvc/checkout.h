@@ -19,6 +19,20 @@ typedef struct mvc_checkout_options {
 	int force;       /* overwrite tracked files with uncommitted changes */
 	mvc_progress_cb progress;   /* bytes written, of all the files written */
 	void *progress_payload;
+	/*
+	 * mvc_checkout_to() only, to export part of a version: with patterns
+	 * in `tensors` or a `dtype`, write a safetensors file (whatever the
+	 * stored format) holding only the tensors whose names match one of
+	 * the fnmatch(3) patterns (none: every tensor), in file order, with
+	 * float tensors converted to `dtype` (MVC_DTYPE_F32, F16 or BF16,
+	 * rounding to nearest, ties to even; MVC_DTYPE_UNKNOWN: as stored).
+	 * Only the chunks of those tensors are read, each checked against
+	 * its digest.  GGUF shapes are written row-major, big-endian NumPy
+	 * arrays little-endian; a ggml block type (Q4_0 ...) is refused.
+	 */
+	const char *const *tensors;
+	size_t ntensors;
+	mvc_dtype dtype;
 } mvc_checkout_options;
 
 #define MVC_CHECKOUT_OPTIONS_VERSION 1

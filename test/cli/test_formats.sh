@@ -98,6 +98,13 @@ if [ -f "$SHARED_DATA/movenet_v3_f16.gguf" ]; then
 	"$MVC" checkout HEAD -o "$T/v4.out"
 	check "real gguf: v3 round-trips" same_file "$T/v3.out" "$SHARED_DATA/movenet_v3_f16.gguf"
 	check "real gguf: v4 round-trips" same_file "$T/v4.out" "$SHARED_DATA/movenet_v4_f16.gguf"
+	if [ -f "$SHARED_DATA/movenet_v3_f16.safetensors" ]; then
+		# the same model as safetensors: the GGUF export is tensor for tensor equal
+		"$MVC" checkout HEAD~1 --dtype f16 -o "$T/v3.gguf.st"
+		"$MVC" diff --no-index --json "$SHARED_DATA/movenet_v3_f16.safetensors" "$T/v3.gguf.st" >"$T/rd.json"
+		check "real gguf: exported, every tensor equals the safetensors release" \
+		    test "$("$JGET" summary.tensors_changed "$T/rd.json")" = 0
+	fi
 	check "real gguf: git fsck" git --git-dir=.mvc fsck --full --strict
 	cd "$T/repo"
 else
@@ -215,5 +222,63 @@ expect 0 "" "diff --no-index --format opaque of two gguf files" \
     "$MVC" diff --no-index --format opaque "$T/g1" "$T/g2"
 check "... compares their bytes by chunks" grep -q "bytes shared" "$T/.stdout"
 expect 129 "--format is for --no-index" "diff --format needs --no-index" "$MVC" diff --format gguf
+
+# ---- exporting part of a version as safetensors ----
+# GGUF: the float tensors, as a safetensors file of the same generator
+"$MVC" checkout g1 --tensor tok_embd --tensor out --tensor norm -o "$T/gx.st" m.gguf
+"$MKMODEL" --seed 1 --tensor tok_embd:F32:256x64 --tensor out:F16:64x64 --tensor norm:BF16:64 \
+    "$T/gx.ref" >/dev/null
+check "export: GGUF float tensors equal the reference safetensors file" same_file "$T/gx.st" "$T/gx.ref"
+expect 2 "'blk.0.attn_q' is Q8_0, a ggml block type" "export: a GGUF block type is refused by name" \
+    "$MVC" checkout g1 --tensor 'blk.*' -o "$T/gq.st" m.gguf
+check "export: nothing is written when refused" test ! -e "$T/gq.st"
+# NumPy: a big-endian array comes out little-endian
+"$MVC" checkout npy1 --tensor array -o "$T/bex.st" be.npy
+"$MKMODEL" --seed 4 --tensor array:F32:512x32 "$T/bex.ref" >/dev/null
+check "export: a big-endian array equals the little-endian reference" same_file "$T/bex.st" "$T/bex.ref"
+expect 2 "opaque file" "export: an opaque file has no tensors" \
+    "$MVC" checkout HEAD --tensor '*' -o "$T/ox.st" blob.bin
+expect 2 "no tensor of 'm.gguf' matches" "export: no tensor matching" \
+    "$MVC" checkout g1 --tensor 'nosuch*' -o "$T/nx.st" m.gguf
+expect 129 "give it with -o" "export: --tensor needs -o" "$MVC" checkout g1 --tensor out
+expect 129 "takes bf16, f16 or f32" "export: --dtype f8" "$MVC" checkout g1 --dtype f8 -o "$T/x.st" m.gguf
+
+# safetensors: a tower of a model, converted, reading only its chunks
+cd "$T" && "$MVC" init -q ex && cd ex
+git --git-dir=.mvc config mvc.chunkSize 4096
+"$MKMODEL" --seed 21 --tensor item_emb.weight:F32:256x16 --tensor item_bias:F32:256 \
+    --tensor step:I64:1 --tensor user_emb.weight:F32:256x16 --tensor mlp.0.weight:F32:32x16 \
+    m.safetensors >/dev/null
+"$MVC" commit -q -m tower m.safetensors
+"$MVC" checkout HEAD --tensor 'item*' --tensor step -o "$T/t32.st"
+"$MKMODEL" --seed 21 --tensor item_emb.weight:F32:256x16 --tensor item_bias:F32:256 \
+    --tensor step:I64:1 "$T/t32.ref" >/dev/null
+check "export: the matching tensors equal the reference" same_file "$T/t32.st" "$T/t32.ref"
+for t in bf16 f16; do
+	T_=$(echo $t | tr a-z A-Z)
+	"$MVC" checkout HEAD --tensor 'item*' --tensor step --dtype $t -o "$T/t$t.st"
+	"$MKMODEL" --seed 21 --tensor "item_emb.weight:$T_:256x16" --tensor "item_bias:$T_:256" \
+	    --tensor step:I64:1 "$T/t$t.ref" >/dev/null
+	check "export: --dtype $t rounds to nearest even, as the reference" same_file "$T/t$t.st" "$T/t$t.ref"
+done
+"$MVC" checkout HEAD --tensor 'item*' --tensor step --dtype f32 -o "$T/tf32.st"
+check "export: --dtype f32 of f32 tensors changes nothing" same_file "$T/tf32.st" "$T/t32.ref"
+"$MVC" checkout HEAD --dtype f16 -o "$T/all16.st"
+"$MVC" diff --no-index --json "$T/tf16.st" "$T/all16.st" >"$T/x.json"
+check "export: the whole file, converted, holds the same tensors" \
+    test "$("$JGET" summary.tensors_changed "$T/x.json")" = 2
+# a damaged chunk of a tensor not exported is never read
+blob=$(git --git-dir=.mvc rev-parse HEAD:m.safetensors/t/000003/000000)
+explode_packs .mvc
+obj=.mvc/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)
+chmod u+w "$obj" && printf 'garbage' >"$obj"
+expect 2 "user_emb.weight" "export: the damaged chunk fails a whole checkout" \
+    "$MVC" checkout HEAD -o "$T/whole.st"
+"$MVC" checkout HEAD --tensor 'item*' --tensor step --dtype bf16 -o "$T/tb2.st"
+check "export: other tensors still export, verified, equal to the reference" \
+    same_file "$T/tb2.st" "$T/tbf16.ref"
+expect 2 "user_emb.weight" "export: exporting the damaged tensor fails" \
+    "$MVC" checkout HEAD --tensor 'user*' -o "$T/u.st"
+check "export: and writes nothing" test ! -e "$T/u.st"
 
 finish
