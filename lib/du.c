@@ -124,9 +124,8 @@ static int visit_entries(du_ctx *c, const git_tree *tree, enum kind kind, const 
 		if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
 			if (kind == TENSOR && x->t && (k = index_of(name)) >= 0 &&
 			    (uint64_t)k < x->t->nchunks) {
-				uint64_t left = x->t->t.size - (uint64_t)k * x->t->chunk_size;
-
-				chunk_len = left < x->t->chunk_size ? left : x->t->chunk_size;
+				/* fixed-size or content-defined: the manifest knows */
+				chunk_len = mvc_manifest_chunk_len(x->t, (uint64_t)k);
 			} else if (kind == FILETREE && x->m && !strcmp(name, "header")) {
 				/* the file's non-tensor bytes are model data too */
 				chunk_len = x->m->header_size;

@@ -59,6 +59,15 @@ check "du v3 v1: in history order" sh -c "test \"\$('$JGET' versions.0.id '$T/tw
 check "du: an unchanged version adds only its commit" test "$("$JGET" versions.0.added "$T/same.json")" -lt 1000
 check "du: ... and shares the whole model" test "$("$JGET" versions.0.shared "$T/same.json")" -gt "$a1"
 expect 2 "unknown revision" "du of an unknown revision" "$MVC" du nosuchrev
+# a file mvc does not parse: content-defined chunks of their own lengths
+(cd "$T" && "$MVC" init -q opaque && cd opaque && git --git-dir=.mvc config mvc.chunkSize 65536 &&
+    head -c 600000 /dev/urandom >blob.bin &&
+    "$MVC" commit -q -m one blob.bin && head -c 100 /dev/urandom >>blob.bin &&
+    "$MVC" commit -q -m two blob.bin && "$MVC" du --json >"$T/opaque.json")
+check "du: an opaque file's data is its size" \
+    test "$("$JGET" versions.0.raw_added "$T/opaque.json")" = 600000
+check "du: appending to it shares most of it" \
+    test "$("$JGET" versions.1.raw_added "$T/opaque.json")" -lt 600000
 expect 129 "" "du takes no files" "$MVC" du HEAD -- model.safetensors
 
 # ---- gc ----
