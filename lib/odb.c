@@ -659,8 +659,8 @@ static int guard_read_prefix(git_oid *out, void **data, size_t *len, git_object_
 
 			if (strlen(de->d_name) != GIT_OID_HEXSZ - 2)
 				continue;
-			snprintf(full, sizeof(full), "%.2s%s", hex, de->d_name);
-			if (strncmp(full, hex, hexlen) || git_oid_fromstr(&id, full) < 0)
+			if (snprintf(full, sizeof(full), "%.2s%s", hex, de->d_name) >= (int)sizeof(full) ||
+			    strncmp(full, hex, hexlen) || git_oid_fromstr(&id, full) < 0)
 				continue;
 			error = loose_check(g, &id) < 0 ? -1 : 0;
 		}
