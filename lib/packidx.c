@@ -223,8 +223,10 @@ int mvc__odbfiles_open(mvc_odbfiles **out, const char *objdir)
 		    packidx_open(&f->packs[f->npacks], base) == 0)
 			f->npacks++;
 	}
-	/* the same order on every run, whatever readdir gives */
-	qsort(f->packs, f->npacks, sizeof(*f->packs), cmp_base);
+	/* the same order on every run, whatever readdir gives (qsort must not
+	 * see the NULL array of a store without packs) */
+	if (f->npacks > 1)
+		qsort(f->packs, f->npacks, sizeof(*f->packs), cmp_base);
 done:
 	if (d)
 		closedir(d);

@@ -343,7 +343,8 @@ static int refs_digest(unsigned char out[MVC_DIGEST_SIZE], git_repository *git)
 	if (!error) {
 		git_oid head;
 
-		qsort(lines, n, sizeof(*lines), cmp_str);
+		if (n > 1)
+			qsort(lines, n, sizeof(*lines), cmp_str);
 		for (size_t i = 0; i < n && !error; i++)
 			error = mvc_buf_puts(&all, lines[i]);
 		if (!error && git_reference_name_to_id(&head, git, "HEAD") == 0)
