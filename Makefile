@@ -4,6 +4,7 @@
 #   make check      install missing Debian packages, build, run every test
 #   make demo       install, build, run the built-in retraining story
 #   make check-asan the tests under AddressSanitizer + UBSan
+#   make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_TIME=120 runs them
 #   make bench      benchmarks against git and git-lfs (never part of check)
 #   make bench-score  mvc score's retrieval users/s beside OpenBLAS sgemm (never part of check)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -35,6 +36,13 @@ TOOL_BIN  := $(TOOL_SRC:test/tools/%.c=$(BUILD)/tools/%)
 EXAMPLE_BIN := $(BUILD)/examples/trainer
 # a full disk on demand (LD_PRELOAD), for test/cli/test_faults.sh
 FAULT_LIB := $(BUILD)/tools/fault.so
+# fuzz targets: with test/fuzz/standalone.c for make check (seeds and saved
+# crashes, once each), with libFuzzer for make fuzz
+FUZZ_SRC  := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN   = $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_MAIN ?= $(BUILD)/test/fuzz/standalone.o
+FUZZ_LINK ?=
+FUZZ_TIME ?= 120
 
 all: $(BUILD)/mvc $(BUILD)/libmvc.so $(BUILD)/libmvc.a
 
@@ -66,6 +74,10 @@ $(FAULT_LIB): test/tools/fault.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -o $@ $< -ldl
 
+$(BUILD)/fuzz/%: $(BUILD)/test/fuzz/%.o $(FUZZ_MAIN) $(BUILD)/libmvc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_LINK) -o $@ $< $(FUZZ_MAIN) $(BUILD)/libmvc.a $(LDFLAGS) $(DEPLIBS)
+
 # Example programs: plain C, no library but libm.
 $(BUILD)/examples/%: examples/federated/%.c
 	@mkdir -p $(dir $@)
@@ -76,7 +88,7 @@ check: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory test-run
 
-test-build: all $(UNIT_BIN) $(TOOL_BIN) $(EXAMPLE_BIN) $(FAULT_LIB)
+test-build: all $(UNIT_BIN) $(TOOL_BIN) $(EXAMPLE_BIN) $(FAULT_LIB) $(FUZZ_BIN)
 
 test-run:
 	@MVC_BUILD=$(abspath $(BUILD)) sh test/run.sh
@@ -88,6 +100,24 @@ check-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    MVC_TEST_CFLAGS="-fsanitize=address,undefined" \
 	    MVC_BUILD=$(abspath build-asan) sh test/run.sh
+
+# libFuzzer targets for every parser of untrusted bytes, with ASan and
+# UBSan, in build-fuzz/fuzz/; fuzz-run runs each for FUZZ_TIME seconds in
+# turn on its seeds (test/fuzz/<name>/), growing build-fuzz/corpus/.
+fuzz:
+	@sh .ci/deps fuzz
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ_MAIN= \
+	    FUZZ_LINK=-fsanitize=fuzzer,address,undefined \
+	    OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    build-fuzz/libmvc.a $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/fuzz/%)
+
+fuzz-run: fuzz
+	@for f in $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/fuzz/%); do \
+	    n=$$(basename $$f .c); s=$${n#fuzz_}; mkdir -p build-fuzz/corpus/$$s; \
+	    echo "== $$n ($(FUZZ_TIME) s)"; \
+	    $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=1024 -timeout=20 -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/$$s- build-fuzz/corpus/$$s test/fuzz/$$s || exit 1; \
+	done
 
 demo: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tools/jget $(EXAMPLE_BIN)
@@ -121,12 +151,12 @@ install: all
 	    -e 's|@PKGS@|$(PKGS)|' lib/mvc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mvc.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 # Needs libopenblas-dev (installed by the script when missing): a yardstick, not a dependency.
 bench-score: all $(BUILD)/tools/mkmodel
 	@MVC_BUILD=$(abspath $(BUILD)) sh bench/score.sh
 
-.PHONY: all deps check test-build test-run check-asan demo bench bench-score install clean
+.PHONY: all deps check test-build test-run check-asan fuzz fuzz-run demo bench bench-score install clean
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
