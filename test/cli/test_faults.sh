@@ -5,8 +5,8 @@
 # lost, and the working file the whole old one or the whole new one.  A
 # full disk (test/tools/fault.so, and a real tmpfs when mount is allowed):
 # a clear message, no half-written model, the store still usable.  Bit
-# flips in pack files and in single objects: checkout, diff and aggregate
-# refuse damaged data, naming it, and never give a wrong model.
+# flips in pack files and in single objects: checkout, diff, aggregate and
+# score refuse damaged data, naming it, and never give a wrong model.
 #   MVC_FAULT_KILLS   runs cut short by the kill, per command (default 26)
 #   MVC_FAULT_SEED    seed of the random delays and flips (default 1)
 #   MVC_FAULT_ONLY    only this part: crash, full or bits
@@ -268,6 +268,10 @@ cp "$T/b2.st" m.st
 "$MVC" branch sites/b
 "$MVC" diff HEAD~1 HEAD >"$T/diff.good"
 "$MVC" aggregate --dry-run --method mean sites/a sites/b >"$T/agg.good"
+printf 'user,item\n0,1\n1,2\n2,3\n3,5\n7,11\n' >"$T/test.csv"
+score() { timeout 60 "$MVC" score -n --eval retrieval --items item_emb.weight --users user_emb.weight \
+    --test "$T/test.csv" HEAD; }
+score >"$T/score.good"
 # results: good (the right answer), refused (exit 2 and a message) or
 # wrong (exit 0 with a wrong answer, or a hang: never)
 good=0 refused=0 wrong=0
@@ -296,6 +300,8 @@ while [ $n -lt 40 ]; do
 	judge $? "diff (pack flip $n)" cmp -s "$T/out.diff" "$T/diff.good"
 	timeout 60 "$MVC" aggregate --dry-run --method mean sites/a sites/b >"$T/out.agg" 2>"$T/err"
 	judge $? "aggregate (pack flip $n)" cmp -s "$T/out.agg" "$T/agg.good"
+	score >"$T/out.score" 2>"$T/err"
+	judge $? "score (pack flip $n)" cmp -s "$T/out.score" "$T/score.good"
 	cd "$T/bits"
 	n=$((n + 1))
 done
@@ -336,6 +342,10 @@ while [ $n -lt 12 ]; do
 	# diff need not read a chunk both versions share: a right answer is fine
 	timeout 60 "$MVC" diff HEAD~1 HEAD >"$T/out.diff" 2>"$T/err"
 	judge $? "diff (object $blob damaged, kind $((n % 3)))" cmp -s "$T/out.diff" "$T/diff.good"
+	timeout 60 "$MVC" aggregate --dry-run --method mean sites/a sites/b >"$T/out.agg" 2>"$T/err"
+	judge $? "aggregate (object $blob damaged, kind $((n % 3)))" cmp -s "$T/out.agg" "$T/agg.good"
+	score >"$T/out.score" 2>"$T/err"
+	judge $? "score (object $blob damaged, kind $((n % 3)))" cmp -s "$T/out.score" "$T/score.good"
 	cp "$T/obj.saved" "$obj"
 	n=$((n + 1))
 done
