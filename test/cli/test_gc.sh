@@ -89,7 +89,7 @@ check "gc leaves one pack and no loose object" test "$(ls .mvc/objects/pack/*.pa
 bytes_after=$(objects_bytes)
 check "gc: the store is not larger ($bytes_before -> $bytes_after)" test "$bytes_after" -le "$bytes_before"
 check "git fsck --full --strict after gc" G fsck --full --strict
-check "every version checks out bit for bit after gc" bit_exact 1 2 3 7 13 14
+check "every version checks out bit for bit after gc" bit_exact $(seq 1 14)
 "$MVC" du --json >"$T/du2.json"
 pack=$(ls .mvc/objects/pack/*.pack)
 check "du after gc: the history adds up to the pack, byte for byte" \
@@ -113,7 +113,7 @@ expect 0 "" "gc --prune=now" "$MVC" gc -q --prune=now
 check "--prune=now: the unreachable version is gone" sh -c "! git --git-dir=.mvc cat-file -e $bad 2>/dev/null"
 check "--prune=now: its chunks are gone" sh -c "! git --git-dir=.mvc cat-file -e $chunk 2>/dev/null"
 check "git fsck --full --strict after --prune=now" G fsck --full --strict
-check "every version still checks out" bit_exact 1 14
+check "every version still checks out" bit_exact $(seq 1 14)
 
 # a commit racing gc: gc runs after the commit wrote its objects and
 # before it moved the branch (in the pre-commit hook), then alongside
