@@ -4,14 +4,16 @@
 #include <strings.h>
 #include "cli.h"
 
-static const char *output, *dtype_arg;
+static const char *output, *dtype_arg, *dir;
 static struct opt_list tensors;
 static int force, quiet, progress = -1;
 static const char *const syn[] = {
 	"[--force] <rev> [<file>...]",
-	"-o <path> [--tensor <glob>]... [--dtype <type>] <rev> [<file>]", NULL };
+	"-o <path> [--tensor <glob>]... [--dtype <type>] <rev> [<file>]",
+	"--dir <dir> <rev> [<file>...]", NULL };
 static const struct opt opts[] = {
 	{ "output", 'o', OPT_STRING, &output, "<path>", "write the file to <path> instead of the working directory", "file" },
+	{ "dir", 0, OPT_STRING, &dir, "<dir>", "write the files into <dir>, replacing it as a whole at once (sharded models)", "dir" },
 	{ "tensor", 0, OPT_LIST, &tensors, "<glob>", "with -o: write a safetensors file of only the tensors matching <glob> (repeatable)" },
 	{ "dtype", 0, OPT_STRING, &dtype_arg, "<type>", "with -o: write float tensors as bf16, f16 or f32 (safetensors)" },
 	{ "force", 'f', OPT_FLAG, &force, NULL, "overwrite files with uncommitted changes" },
@@ -34,6 +36,8 @@ int cmd_checkout(int argc, char **argv)
 		return usage_error(&usage_checkout, "which version? name a revision, e.g. HEAD~1");
 	if (output && argc > 2)
 		return usage_error(&usage_checkout, "-o writes one file: name at most one");
+	if (dir && (output || tensors.count || dtype_arg || force))
+		return usage_error(&usage_checkout, "--dir writes whole files of its own: no -o, --tensor, --dtype or --force");
 	if ((tensors.count || dtype_arg) && !output)
 		return usage_error(&usage_checkout, "--tensor and --dtype write a new file: give it with -o");
 	if (dtype_arg) {
@@ -63,7 +67,10 @@ int cmd_checkout(int argc, char **argv)
 			rc = fail(error);
 			goto done;
 		}
-	if (output)
+	if (dir)
+		error = mvc_checkout_dir(repo, argv[0], (const char *const *)paths, (size_t)argc - 1,
+		    dir, &o);
+	else if (output)
 		error = mvc_checkout_to(repo, argv[0], argc > 1 ? paths[0] : NULL, output, &o);
 	else
 		error = mvc_checkout_paths(repo, argv[0], (const char *const *)paths,
@@ -73,8 +80,8 @@ int cmd_checkout(int argc, char **argv)
 		rc = fail(error);
 		goto done;
 	}
-	if (!quiet && output)
-		fprintf(stderr, "wrote '%s' from %s\n", output, argv[0]);
+	if (!quiet && (output || dir))
+		fprintf(stderr, "wrote '%s' from %s\n", output ? output : dir, argv[0]);
 	rc = EXIT_OK;
 done:
 	for (int i = 0; paths && i < argc - 1; i++)

@@ -136,6 +136,8 @@ static void tensor_text(const mvc_diff_tensor *t, int stat)
 		break;
 	}
 	printf("%s  %s %s", name, mvc_dtype_name(nt->dtype), shape);
+	if (t->moved_from)
+		printf("  (moved from %s)", safe(old, sizeof(old), t->moved_from));
 	if (t->status != MVC_DIFF_CHANGED) {
 		putchar('\n');
 		return;
@@ -251,6 +253,8 @@ static json_t *tensor_json(const mvc_diff_tensor *t, int stat)
 		return NULL;
 	if (t->old_name)
 		json_object_set_new(o, "old_name", json_string(t->old_name));
+	if (t->moved_from)
+		json_object_set_new(o, "moved_from", json_string(t->moved_from));
 	if (t->status == MVC_DIFF_SHAPE_CHANGED || t->status == MVC_DIFF_DTYPE_CHANGED) {
 		json_object_set_new(o, "old_dtype", json_string(mvc_dtype_name(t->old_tensor->dtype)));
 		json_object_set_new(o, "old_shape", json_shape(t->old_tensor));

@@ -129,7 +129,7 @@ _mvc_opts()
 	show)     echo "--summary -s --json --help -h" ;;
 	diff)     echo "--stat --json --exit-code --tolerance --sort --top --verbose -v --quiet -q --no-index --format --help -h" ;;
 	score)    echo "--eval --test --file --items --users --history --k --dot --layers --layout --cmd --record --source --min --max --compare --resamples --seed --fail-if-worse --dry-run -n --quiet -q --json --help -h" ;;
-	checkout) echo "--output -o --tensor --dtype --force -f --quiet -q --progress --no-progress --help -h" ;;
+	checkout) echo "--output -o --dir --tensor --dtype --force -f --quiet -q --progress --no-progress --help -h" ;;
 	branch)   echo "--delete -d --force -f --json --help -h" ;;
 	switch)   echo "--create -c --force -f --quiet -q --help -h" ;;
 	tag)      echo "--message -m --delete -d --json --help -h" ;;
@@ -159,7 +159,7 @@ _mvc_argopts()
 	log)      echo "--max-count -n --channel" ;;
 	diff)     echo "--tolerance --sort --top --format" ;;
 	score)    echo "--eval --test --file --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples --seed" ;;
-	checkout) echo "--output -o --tensor --dtype" ;;
+	checkout) echo "--output -o --dir --tensor --dtype" ;;
 	tag)      echo "--message -m" ;;
 	channel)  echo "--message -m --max-count -n --key --passphrase-fd --passphrase-env" ;;
 	rollback) echo "--to --steps --min --max --test --message -m --key --passphrase-fd --passphrase-env" ;;
@@ -256,7 +256,7 @@ _mvc()
 	fi
 	if [[ -n $optword && $argopts == *" $optword "* ]]; then
 		case $optword in
-		--file|-F|--output|-o|--key|--trusted) _mvc_files ;;
+		--file|-F|--output|-o|--key|--trusted|--dir) _mvc_files ;;
 		--sort) _mvc_reply name relative max ;;
 		--format) _mvc_reply safetensors gguf npy npz opaque ;;
 		--dtype) _mvc_reply bf16 f16 f32 ;;

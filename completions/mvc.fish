@@ -5,7 +5,7 @@
 # checks them against `mvc <command> --help`.
 
 # Options that take a value, as they may appear before the cursor.
-set -g __mvc_argopts -m --message -F --file --meta --format --tensor --dtype -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch --key --passphrase-fd --passphrase-env --name --trusted --same-shapes-as --max-relative-change --against
+set -g __mvc_argopts -m --message -F --file --meta --format --tensor --dtype --dir -n --max-count -o --output --tolerance --sort --top --to --steps --channel --method --weights --trim --byzantine --alpha --lambda --base --clip --noise-multiplier --seed --exclude --int-policy -b --branch --key --passphrase-fd --passphrase-env --name --trusted --same-shapes-as --max-relative-change --against
 # ... and those of score and rollback --to-last-good
 set -g __mvc_argopts $__mvc_argopts --eval --test --items --users --history --k --layers --layout --cmd --record --source --min --max --resamples
 # ... and of gc and prune
@@ -442,6 +442,7 @@ complete -c mvc -n '__mvc_using score' -s h -l help -d 'show this help'
 
 # checkout
 complete -c mvc -n '__mvc_using checkout' -s o -l output -r -F -d 'write the file to <path> instead of the working directory'
+complete -c mvc -n '__mvc_using checkout' -l dir -r -a '(__fish_complete_directories)' -d 'write the files into <dir>, replacing it as a whole at once'
 complete -c mvc -n '__mvc_using checkout' -l tensor -x -d 'with -o: only the tensors matching <glob> (repeatable)'
 complete -c mvc -n '__mvc_using checkout' -l dtype -x -a 'bf16 f16 f32' -d 'with -o: write float tensors as bf16, f16 or f32'
 complete -c mvc -n '__mvc_using checkout' -l progress -d 'show progress on stderr'

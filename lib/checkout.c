@@ -1,6 +1,7 @@
 /* mvc checkout: rebuild files from their chunks, verified, atomically. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,6 +544,169 @@ done:
 	git_tree_free(head_root);
 	git_tree_free(root);
 	git_commit_free(head);
+	git_commit_free(c);
+	return error;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* mkdir -p of the directories of `rel` below `base`. */
+static int make_parents(const char *base, const char *rel)
+{
+	mvc_buf p = MVC_BUF_INIT;
+	int error = 0;
+
+	for (const char *s = strchr(rel, '/'); s && !error; s = strchr(s + 1, '/')) {
+		p.len = 0;
+		if ((error = mvc_buf_printf(&p, "%s/%.*s", base, (int)(s - rel), rel)) < 0)
+			break;
+		if (mkdir(p.ptr, 0777) < 0 && errno != EEXIST)
+			error = mvc__err_sys("cannot create '%s'", p.ptr);
+	}
+	mvc_buf_free(&p);
+	return error;
+}
+
+int mvc_checkout_dir(mvc_repo *repo, const char *rev, const char *const *paths, size_t npaths,
+                     const char *dir, const mvc_checkout_options *opts)
+{
+	git_repository *git = mvc__repo_git(repo);
+	git_commit *c = NULL;
+	git_tree *root = NULL;
+	git_tree **fts = NULL;
+	mvc_manifest **ms = NULL;
+	char **files = NULL, *d1 = NULL, *d2 = NULL, *d3 = NULL, *base, *parent;
+	char hex[MVC_OID_HEXSZ + 1];
+	size_t nfiles = 0, n = 0, dlen;
+	mvc_buf tmp = MVC_BUF_INIT, dest = MVC_BUF_INIT, lnk = MVC_BUF_INIT;
+	struct stat st;
+	int exists = 0, is_link = 0, made = 0, error;
+	uint64_t done = 0, total = 0;
+	mvc_oid vid;
+	mode_t mask;
+
+	if (!opts || opts->version != MVC_CHECKOUT_OPTIONS_VERSION)
+		return mvc__err(MVC_EINVALID, "bad checkout options version");
+	if ((error = open_version(&c, &root, git, rev)) < 0)
+		goto done;
+	mvc__oid_from_git(&vid, git_commit_id(c));
+	mvc_oid_fmt(hex, &vid);
+	if (npaths == 0) {
+		if ((error = mvc__tree_files(&files, &nfiles, git, root)) < 0)
+			goto done;
+		paths = (const char *const *)files;
+		npaths = nfiles;
+	}
+	/* every manifest first: refuse before writing anything */
+	if (!(fts = mvc__calloc(npaths + 1, sizeof(*fts))) ||
+	    !(ms = mvc__calloc(npaths + 1, sizeof(*ms)))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	for (n = 0; n < npaths; n++) {
+		if ((error = mvc__file_tree(&fts[n], git, root, paths[n])) < 0) {
+			error = mvc__err(error, "'%s' is not tracked in version '%s'", paths[n], rev);
+			n++;
+			goto done;
+		}
+		if ((error = mvc__tree_manifest(&ms[n], git, fts[n], paths[n])) < 0) {
+			n++;
+			goto done;
+		}
+		total += ms[n]->file_size;
+	}
+	/* the new directory beside the old one, so that a rename can swap them */
+	if (!(d1 = mvc__strdup(dir)) || !(d2 = mvc__strdup(dir)) || !(d3 = mvc__strdup(dir))) {
+		error = MVC_ENOMEM;
+		goto done;
+	}
+	for (dlen = strlen(d1); dlen > 1 && d1[dlen - 1] == '/'; dlen--)
+		d1[dlen - 1] = d2[dlen - 1] = d3[dlen - 1] = '\0';
+	dir = d3;  /* without trailing slashes: a symlink is renamed, not followed */
+	if (lstat(d1, &st) == 0) {
+		exists = 1;
+		is_link = S_ISLNK(st.st_mode);
+		if (!is_link && !S_ISDIR(st.st_mode)) {
+			error = mvc__err(MVC_EINVALID, "'%s' exists and is not a directory or a symlink",
+			    dir);
+			goto done;
+		}
+	} else if (errno != ENOENT) {
+		error = mvc__err_sys("cannot stat '%s'", dir);
+		goto done;
+	}
+	base = basename(d2);
+	parent = dirname(d1);
+	if ((error = mvc_buf_printf(&tmp, is_link ? "%s/%s.%.12s-XXXXXX" : "%s/.%s.mvc-XXXXXX",
+	         parent, base, hex)) < 0)
+		goto done;
+	if (!mkdtemp(tmp.ptr)) {
+		error = mvc__err_sys("cannot create a directory beside '%s'", dir);
+		goto done;
+	}
+	made = 1;
+	mask = umask(0);
+	umask(mask);
+	chmod(tmp.ptr, 0777 & ~mask);
+	for (size_t i = 0; i < npaths; i++) {
+		dest.len = 0;
+		if ((error = make_parents(tmp.ptr, paths[i])) < 0 ||
+		    (error = mvc_buf_printf(&dest, "%s/%s", tmp.ptr, paths[i])) < 0 ||
+		    (error = materialise(git, fts[i], ms[i], paths[i], dest.ptr, opts, &done, total)) < 0)
+			goto done;
+	}
+	fsync_dir(tmp.ptr);
+	/* one step: a server sees every file of one version or of the other */
+	if (!exists) {
+		if (rename(tmp.ptr, dir) < 0) {
+			error = mvc__err_sys("cannot rename into '%s'", dir);
+			goto done;
+		}
+		made = 0;
+	} else if (is_link) {
+		const char *newdir = strrchr(tmp.ptr, '/') + 1;
+
+		if ((error = mvc_buf_printf(&lnk, "%s.link", tmp.ptr)) < 0)
+			goto done;
+		if (symlink(newdir, lnk.ptr) < 0 || rename(lnk.ptr, dir) < 0) {
+			error = mvc__err_sys("cannot point '%s' at the new directory", dir);
+			unlink(lnk.ptr);
+			goto done;
+		}
+		made = 0;  /* the old target stays: a server may still read it */
+	} else {
+		if (renameat2(AT_FDCWD, tmp.ptr, AT_FDCWD, dir, RENAME_EXCHANGE) < 0) {
+			error = mvc__err_sys("cannot swap '%s' with the new directory (point a symlink "
+			    "at it instead)", dir);
+			goto done;
+		}
+		/* the old files are now at tmp: removed below */
+	}
+	fsync_dir(parent);
+	error = 0;
+done:
+	if (made && tmp.len)
+		nftw(tmp.ptr, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (size_t i = 0; i < n; i++) {
+		git_tree_free(fts[i]);
+		mvc_manifest_free(ms[i]);
+	}
+	free(fts);
+	free(ms);
+	free(d1);
+	free(d2);
+	free(d3);
+	mvc_buf_free(&tmp);
+	mvc_buf_free(&dest);
+	mvc_buf_free(&lnk);
+	mvc_strings_free(files, nfiles);
+	git_tree_free(root);
 	git_commit_free(c);
 	return error;
 }

@@ -1322,12 +1322,127 @@ void mvc_diff_free(mvc_diff *d)
 	free(d);
 }
 
+/* The shard group of a path: "dir/model-00002-of-00005.safetensors" gives
+ * "dir/model-*-of-00005.safetensors"; false for other names. */
+static bool shard_group(char *out, size_t n, const char *path)
+{
+	const char *base = strrchr(path, '/'), *of, *p, *end;
+	size_t len = strlen(path), suf = strlen(".safetensors");
+
+	base = base ? base + 1 : path;
+	if (len < suf || strcmp(path + len - suf, ".safetensors"))
+		return false;
+	end = path + len - suf;
+	if (!(of = strstr(base, "-of-")) || of + 4 >= end)
+		return false;
+	for (p = of + 4; p < end; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	for (p = of; p > base && p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	if (p == of || p == base || p[-1] != '-')
+		return false;
+	return (size_t)snprintf(out, n, "%.*s*%s", (int)(p - path), path, of) < n;
+}
+
+/* Counts and status of a file from its tensor entries (as diff_pair). */
+static void recount(mvc_diff_file *f, double tolerance)
+{
+	f->tensors_total = f->tensors_changed = 0;
+	for (size_t k = 0; k < f->count; k++) {
+		mvc_diff_tensor *e = &f->tensors[k];
+
+		f->tensors_total++;
+		e->exceeds = 0;
+		if (e->status == MVC_DIFF_UNCHANGED)
+			continue;
+		f->tensors_changed++;
+		e->exceeds = !(e->status == MVC_DIFF_CHANGED && e->compared == MVC_DIFF_COMPARE_FLOAT &&
+		    tolerance > 0 && e->nonfinite_changed == 0 && e->max_abs_diff <= tolerance);
+	}
+	if (f->old_manifest && f->new_manifest)
+		f->status = f->tensors_changed || f->header_changed ? MVC_DIFF_CHANGED
+		                                                    : MVC_DIFF_UNCHANGED;
+}
+
+/*
+ * Tensors that moved between shards of one model: a tensor removed from
+ * one shard and added to another of the same group is one tensor (the
+ * issue: diff addresses tensors by name across shards).
+ */
+static void cross_shards(mvc_diff *d, double tolerance)
+{
+	char gi[4096], gj[4096];
+	int moved = 0;
+
+	for (size_t i = 0; i < d->count; i++) {
+		mvc_diff_file *fi = &d->files[i];
+
+		if (!fi->old_manifest || !fi->new_manifest ||
+		    !shard_group(gi, sizeof(gi), fi->path))
+			continue;
+		for (size_t r = 0; r < fi->count; r++) {
+			mvc_diff_tensor *er = &fi->tensors[r];
+
+			if (er->status != MVC_DIFF_REMOVED)
+				continue;
+			for (size_t j = 0; j < d->count && !er->new_tensor; j++) {
+				mvc_diff_file *fj = &d->files[j];
+
+				if (j == i || !fj->old_manifest || !fj->new_manifest ||
+				    !shard_group(gj, sizeof(gj), fj->path) || strcmp(gi, gj))
+					continue;
+				for (size_t a = 0; a < fj->count; a++) {
+					mvc_diff_tensor *ea = &fj->tensors[a];
+					const mvc_manifest_tensor *ot, *nt;
+
+					if (ea->status != MVC_DIFF_ADDED || strcmp(ea->name, er->name))
+						continue;
+					ot = (const mvc_manifest_tensor *)(const void *)er->old_tensor;
+					nt = (const mvc_manifest_tensor *)(const void *)ea->new_tensor;
+					ea->old_tensor = er->old_tensor;
+					ea->moved_from = fi->path;
+					ea->compared = MVC_DIFF_COMPARE_NONE;
+					ea->chunks_changed = ea->chunk_bytes_changed = ea->bytes_changed = 0;
+					if (ot->t.dtype == nt->t.dtype && ot->t.size == nt->t.size &&
+					    same_shape(&ot->t, &nt->t) &&
+					    !memcmp(ot->digest, nt->digest, MVC_DIGEST_SIZE)) {
+						ea->status = MVC_DIFF_UNCHANGED;
+					} else {
+						ea->status = MVC_DIFF_CHANGED;  /* moved and changed: not compared */
+						ea->chunks_changed = nt->nchunks;
+						ea->chunk_bytes_changed = ea->bytes_changed =
+						    ot->t.size > nt->t.size ? ot->t.size : nt->t.size;
+					}
+					/* a removed entry has no new side: one marks it taken */
+					er->new_tensor = er->old_tensor;
+					moved = 1;
+					break;
+				}
+			}
+		}
+	}
+	if (!moved)
+		return;
+	for (size_t i = 0; i < d->count; i++) {
+		mvc_diff_file *f = &d->files[i];
+		size_t n = 0;
+
+		for (size_t k = 0; k < f->count; k++)
+			if (!(f->tensors[k].status == MVC_DIFF_REMOVED && f->tensors[k].new_tensor))
+				f->tensors[n++] = f->tensors[k];
+		f->count = n;
+		recount(f, tolerance);
+	}
+}
+
 static int finish(mvc_diff **out, ctx *c, int error)
 {
 	if (error < 0) {
 		mvc_diff_free(c->d);
 		return error;
 	}
+	cross_shards(c->d, c->opts->tolerance);
 	summarize(c->d);
 	*out = c->d;
 	return 0;

@@ -54,6 +54,22 @@ int mvc_checkout_to(mvc_repo *repo, const char *rev, const char *path,
 int mvc_checkout_paths(mvc_repo *repo, const char *rev, const char *const *paths,
                        size_t npaths, const mvc_checkout_options *opts);
 
+/*
+ * Write the files `paths` of version `rev` (every file when npaths is 0)
+ * at their tracked paths below directory `dir`, which is replaced as a
+ * whole in one step, so that a server loading a sharded model never sees
+ * shards of two versions: the files go into a new directory beside
+ * `dir`, then that directory takes its place by one rename(2) (when `dir`
+ * does not exist), by swapping the two with renameat2(RENAME_EXCHANGE)
+ * and removing the old contents (when `dir` is a directory), or by
+ * renaming a new symlink over it (when `dir` is a symlink; the new
+ * directory is "<dir>.<12 hex digits of the version>-XXXXXX" and the old
+ * target is left for the caller to remove).  Nothing is written into
+ * the working directory and HEAD does not move.
+ */
+int mvc_checkout_dir(mvc_repo *repo, const char *rev, const char *const *paths, size_t npaths,
+                     const char *dir, const mvc_checkout_options *opts);
+
 #ifdef __cplusplus
 }
 #endif

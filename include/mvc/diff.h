@@ -98,6 +98,15 @@ typedef struct mvc_diff_tensor {
 	 * unchanged, except a FLOAT change whose every element moved by at
 	 * most the tolerance (when it is above 0). */
 	int exceeds;
+	/*
+	 * Shards of one model (files named <prefix>-NNNNN-of-MMMMM.safetensors
+	 * in one directory) are one set of tensors: a tensor found only in
+	 * one shard on the old side and only in another on the new side has
+	 * moved, and is listed once, in the new shard, with the old shard's
+	 * path here (UNCHANGED when its digest is equal, else CHANGED, its
+	 * values not compared).  NULL otherwise.
+	 */
+	const char *moved_from;
 } mvc_diff_tensor;
 
 typedef struct mvc_diff_file {

@@ -281,4 +281,66 @@ expect 2 "user_emb.weight" "export: exporting the damaged tensor fails" \
     "$MVC" checkout HEAD --tensor 'user*' -o "$T/u.st"
 check "export: and writes nothing" test ! -e "$T/u.st"
 
+
+# ---- sharded safetensors: one model in several files ----
+cd "$T" && "$MVC" init -q shards && cd shards
+S1=model-00001-of-00002.safetensors S2=model-00002-of-00002.safetensors
+"$MKMODEL" --seed 1 --tensor a:F32:64x16 --tensor b:F32:32x16 $S1 >/dev/null
+"$MKMODEL" --seed 1 --tensor c:F32:64x16 $S2 >/dev/null
+printf '{"metadata":{},"weight_map":{"a":"%s","b":"%s","c":"%s"}}\n' $S1 $S1 $S2 \
+    >model.safetensors.index.json
+check "shards: the shards and their index commit as one version" \
+    "$MVC" commit -q -m v1 $S1 $S2 model.safetensors.index.json
+mkdir "$T/v1" && cp $S1 $S2 model.safetensors.index.json "$T/v1/"
+# v2: tensor b moves to the second shard, bytes unchanged (same generator
+# stream: seed 1, second tensor), a and c as they were
+"$MKMODEL" --seed 1 --tensor a:F32:64x16 $S1 >/dev/null
+"$MKMODEL" --seed 1 --tensor c:F32:64x16 --tensor b:F32:32x16 $S2 >/dev/null
+printf '{"metadata":{},"weight_map":{"a":"%s","b":"%s","c":"%s"}}\n' $S1 $S2 $S2 \
+    >model.safetensors.index.json
+"$MVC" commit -q -m v2
+mkdir "$T/v2" && cp $S1 $S2 model.safetensors.index.json "$T/v2/"
+"$MVC" diff --json HEAD~1 HEAD >"$T/sd.json"
+check "shards: a tensor that moved between shards is not a change" \
+    test "$("$JGET" summary.tensors_changed "$T/sd.json")" = 1
+check "shards: ... only the index changed" \
+    test "$("$JGET" files.2.tensors.0.name "$T/sd.json")" = bytes
+"$MVC" diff -v HEAD~1 HEAD >"$T/sd.txt"
+check "shards: diff says where it moved from" grep -q "unchanged *b .*(moved from $S1)" "$T/sd.txt"
+"$MVC" diff --json -v HEAD~1 HEAD >"$T/sdv.json"
+check "shards: --json names the old shard" grep -q "\"moved_from\": \"$S1\"" "$T/sdv.json"
+# the working files against v1: b moved, and changed on the way
+poke $S2 $(($(wc -c <$S2) - 100)) 16
+"$MVC" diff --json HEAD~1 >"$T/sw.json"
+check "shards: moved and changed is one changed tensor (and the index)" \
+    test "$("$JGET" summary.tensors_changed "$T/sw.json")/$("$JGET" summary.tensors_total "$T/sw.json")" = 2/4
+check "shards: ... found by name in the other shard" grep -q "\"moved_from\": \"$S1\"" "$T/sw.json"
+cp "$T/v2/$S2" .
+# a serving directory replaced as a whole
+"$MVC" checkout --dir "$T/serve" HEAD~1
+for f in $S1 $S2 model.safetensors.index.json; do
+	check "shards: --dir writes $f of v1" same_file "$T/serve/$f" "$T/v1/$f"
+done
+ino1=$(ls -di "$T/serve" | cut -d' ' -f1)
+"$MVC" checkout -q --dir "$T/serve/" HEAD
+for f in $S1 $S2 model.safetensors.index.json; do
+	check "shards: --dir replaces $f with v2's" same_file "$T/serve/$f" "$T/v2/$f"
+done
+check "shards: by swapping in a new directory" test "$(ls -di "$T/serve" | cut -d' ' -f1)" != "$ino1"
+check "shards: and the old one is gone" sh -c "! ls -a '$T' | grep -q '^\.serve\.mvc-'"
+ln -s serve "$T/current"
+"$MVC" checkout -q --dir "$T/current" HEAD~1
+check "shards: a symlink is pointed at a new directory" test -L "$T/current"
+check "shards: ... holding v1" same_file "$T/current/$S1" "$T/v1/$S1"
+check "shards: ... and its old target is left as it was" same_file "$T/serve/$S1" "$T/v2/$S1"
+"$MVC" checkout -q --dir "$T/one" HEAD $S2
+check "shards: --dir with named files writes only those" test "$(ls "$T/one")" = $S2
+: >"$T/afile"
+expect 2 "is not a directory or a symlink" "shards: --dir onto a file is refused" \
+    "$MVC" checkout --dir "$T/afile" HEAD
+expect 2 "is not tracked" "shards: --dir with an untracked file writes nothing" \
+    "$MVC" checkout --dir "$T/none" HEAD nosuch.safetensors
+check "shards: ... nothing at all" test ! -e "$T/none"
+expect 129 "--dir writes whole files" "shards: --dir with -o" "$MVC" checkout --dir "$T/x" -o "$T/y" HEAD
+
 finish
