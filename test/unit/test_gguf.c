@@ -25,10 +25,11 @@ static void put(bytes *b, const void *d, size_t n)
 	b->len += n;
 }
 
+/* n little-endian bytes of v (zeros past the eighth: runs of padding) */
 static void le(bytes *b, uint64_t v, int n)
 {
 	for (int i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)(v >> (8 * i));
+		unsigned char c = i < 8 ? (unsigned char)(v >> (8 * i)) : 0;
 		put(b, &c, 1);
 	}
 }
