@@ -74,8 +74,12 @@ static int lookup(mvc_manifest **m, git_tree **ft, long *idx, git_repository *gi
 	*m = NULL;
 	*ft = NULL;
 	if ((error = mvc__file_tree(ft, git, root, path)) < 0 ||
-	    (error = mvc__tree_manifest(m, git, *ft, path)) < 0)
+	    (error = mvc__tree_manifest(m, git, *ft, path)) < 0) {
+		/* the caller keeps nothing of a failed lookup */
+		git_tree_free(*ft);
+		*ft = NULL;
 		return error;
+	}
 	*idx = mvc_manifest_find(*m, name);
 	return 0;
 }
