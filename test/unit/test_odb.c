@@ -190,7 +190,8 @@ static uint32_t mp_add(mpack *p, unsigned char id, unsigned type, const void *ex
 	uint32_t off = (uint32_t)p->len;
 
 	p->buf[p->len++] = (unsigned char)(type << 4 | 5);
-	memcpy(p->buf + p->len, extra, extralen);
+	if (extralen)
+		memcpy(p->buf + p->len, extra, extralen);
 	p->len += extralen;
 	memcpy(p->buf + p->len, "\x78\x01zzz", 5);
 	p->len += 5;
@@ -420,8 +421,8 @@ static void test_repo_self_delta(void **state)
 		if ((off = mvc__pack_idx_find(idx, ilen, id.id)) > 0) {
 			size_t at = (size_t)off;
 
-			pp = strdup(ip);
-			strcpy(pp + strlen(pp) - 4, ".pack");
+			if (asprintf(&pp, "%.*s.pack", (int)strlen(ip) - 4, ip) < 0)
+				fail_msg("out of memory");
 			pack = read_bytes(pp, &plen);
 			assert_non_null(pack);
 			pack[at] = (unsigned char)((pack[at] & 0x8f) | GIT_OBJECT_REF_DELTA << 4);
