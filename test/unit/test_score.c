@@ -1209,6 +1209,74 @@ static void test_note_garbage(void **state)
 	git_commit_free(c);
 }
 
+/* A score of a list built by hand: metrics "name=value" as given. */
+static void hand_score(mvc_score *s, int64_t time, size_t n, const char *const *names,
+                       const double *values)
+{
+	memset(s, 0, sizeof(*s));
+	s->time = time;
+	s->evaluator = strdup("record");
+	s->source = strdup("offline");
+	s->options = strdup("{}");
+	s->data = strdup("{}");
+	for (size_t i = 0; i < n; i++)
+		assert_ok(mvc__score_add(s, names[i], values[i]));
+}
+
+/*
+ * mvc_score_latest: every metric once, in order of first appearance,
+ * each with its newest value, a later line winning a tie in time; and a
+ * note of many lines (they come from remotes) is read in linear-ish
+ * time, not one search per metric.
+ */
+static void test_latest_order(void **state)
+{
+	static const char *const n0[] = { "a", "b" }, *const n1[] = { "c", "a" },
+	    *const n2[] = { "b", "d" }, *const n3[] = { "a" };
+	static const double v0[] = { 1, 2 }, v1[] = { 3, 4 }, v2[] = { 5, 6 }, v3[] = { 7 };
+	mvc_score_list *l = calloc(1, sizeof(*l));
+	mvc_score *r = NULL;
+	const size_t many = 20000;
+
+	(void)state;
+	assert_non_null(l);
+	assert_non_null(l->scores = calloc(many, sizeof(*l->scores)));
+	hand_score(&l->scores[0], 10, 2, n0, v0);
+	hand_score(&l->scores[1], 30, 2, n1, v1);
+	hand_score(&l->scores[2], 20, 2, n2, v2);
+	hand_score(&l->scores[3], 30, 1, n3, v3);
+	l->count = 4;
+	assert_ok(mvc_score_latest(&r, l, NULL));
+	assert_int_equal(r->nmetrics, 4);
+	assert_string_equal(r->metrics[0].name, "a");
+	assert_string_equal(r->metrics[1].name, "b");
+	assert_string_equal(r->metrics[2].name, "c");
+	assert_string_equal(r->metrics[3].name, "d");
+	assert_true(r->metrics[0].value == 7);   /* the tie at 30: the later line */
+	assert_true(r->metrics[1].value == 5);
+	assert_true(r->metrics[2].value == 3);
+	assert_true(r->metrics[3].value == 6);
+	assert_int_equal(r->time, 30);
+	mvc_score_free(r);
+	/* 20,000 lines of one metric each: a second at most, not minutes */
+	for (size_t i = 4; i < many; i++) {
+		char name[32];
+		const char *nm = name;
+		double v = (double)i;
+
+		snprintf(name, sizeof(name), "m%zu", i);
+		hand_score(&l->scores[i], (int64_t)i, 1, &nm, &v);
+	}
+	l->count = many;
+	assert_ok(mvc_score_latest(&r, l, NULL));
+	assert_int_equal(r->nmetrics, 4 + many - 4);
+	assert_string_equal(r->metrics[4].name, "m4");
+	assert_string_equal(r->metrics[many - 1].name, "m19999");
+	assert_true(r->metrics[many - 1].value == 19999);
+	mvc_score_free(r);
+	mvc_score_list_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1225,6 +1293,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_note_garbage, setup, teardown),
+		cmocka_unit_test(test_latest_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
