@@ -63,7 +63,8 @@ static void union_check(const char *a, size_t alen, const char *b, size_t blen)
 
 	if (mvc__notes_union(&out, a, alen, b, blen) == 0) {
 		FUZZ_ASSERT(out.len >= alen && (alen == 0 || !memcmp(out.ptr, a, alen)));
-		for (size_t pos = 0; pos < blen;) {
+		/* (a check in quadratic time: small inputs only) */
+		for (size_t pos = 0; blen < 65536 && pos < blen;) {
 			const char *p = b + pos, *nl = memchr(p, '\n', blen - pos);
 			size_t n = nl ? (size_t)(nl - p) : blen - pos;
 
