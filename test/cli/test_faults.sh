@@ -274,7 +274,7 @@ score() { timeout 60 "$MVC" score -n --eval retrieval --items item_emb.weight --
 score >"$T/score.good"
 # results: good (the right answer), refused (exit 2 and a message) or
 # wrong (exit 0 with a wrong answer, or a hang: never)
-good=0 refused=0 wrong=0
+good=0 refused=0 wrong=0 fsck_found=0
 judge() { # rc, what, good-check...
 	rc=$1 what=$2; shift 2
 	if [ "$rc" -eq 0 ] && "$@"; then
@@ -292,6 +292,7 @@ while [ $n -lt 40 ]; do
 	packs=$(ls "$T/dmg/.mvc/objects/pack/"*.pack)
 	p=$(echo "$packs" | sed -n "$(( $(rint $n 1000) % $(echo "$packs" | wc -l) + 1 ))p")
 	flip "$p" "$(rint $((n + 500)) "$(size_of "$p")")" "$(rint $((n + 900)) 8)"
+	refused_before=$refused
 	cd "$T/dmg"
 	rm -f "$T/out.st"
 	timeout 60 "$MVC" checkout -o "$T/out.st" HEAD 2>"$T/err" >/dev/null
@@ -302,10 +303,20 @@ while [ $n -lt 40 ]; do
 	judge $? "aggregate (pack flip $n)" cmp -s "$T/out.agg" "$T/agg.good"
 	score >"$T/out.score" 2>"$T/err"
 	judge $? "score (pack flip $n)" cmp -s "$T/out.score" "$T/score.good"
+	# fsck --full: finds the damage (exit 1, naming it) or there is none
+	# that a command above tripped on
+	timeout 60 "$MVC" fsck --full >"$T/out.fsck" 2>"$T/err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "object [0-9a-f]\{40\}\|damaged\|cannot" "$T/out.fsck"; then
+		fsck_found=$((fsck_found + 1))
+	elif [ $rc -ne 0 ] || [ "$refused" -ne "$refused_before" ]; then
+		wrong=$((wrong + 1))
+		not_ok "fsck --full (pack flip $n): exit $rc"; sed 's/^/#   /' "$T/out.fsck" "$T/err"
+	fi
 	cd "$T/bits"
 	n=$((n + 1))
 done
-check "pack bit flips: never a wrong answer or a hang ($good right, $refused refused)" test $wrong -eq 0
+check "pack bit flips: never a wrong answer or a hang ($good right, $refused refused; fsck found $fsck_found)" test $wrong -eq 0
 check "and most flips were refused" test $refused -gt 20
 
 # one object at a time: the packs as loose objects, one chunk damaged
@@ -346,6 +357,14 @@ while [ $n -lt 12 ]; do
 	judge $? "aggregate (object $blob damaged, kind $((n % 3)))" cmp -s "$T/out.agg" "$T/agg.good"
 	score >"$T/out.score" 2>"$T/err"
 	judge $? "score (object $blob damaged, kind $((n % 3)))" cmp -s "$T/out.score" "$T/score.good"
+	timeout 60 "$MVC" fsck --full >"$T/out.fsck" 2>"$T/err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "$blob" "$T/out.fsck"; then
+		fsck_found=$((fsck_found + 1))
+	else
+		not_ok "fsck --full (object $blob damaged, kind $((n % 3))): exit $rc, not named"
+		sed 's/^/#   /' "$T/out.fsck" "$T/err"
+	fi
 	cp "$T/obj.saved" "$obj"
 	n=$((n + 1))
 done

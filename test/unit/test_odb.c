@@ -1,7 +1,8 @@
 /*
  * The object database guard (lib/odb.c): loose objects inflated with
  * every length checked, and packed delta chains that never end, refused
- * with a message where libgit2 1.5.1 alone would spin forever.
+ * with a message where libgit2 1.5.1 alone would spin forever (checkout
+ * and fsck --full on all cores, as in the hang first reported).
  */
 #include <dirent.h>
 #include <zlib.h>
@@ -448,6 +449,22 @@ static void test_repo_self_delta(void **state)
 	    "chain of delta bases never ends");
 	assert_non_null(strstr(mvc_error_last(), "chunk 1"));
 	free(out);
+	/* and fsck --full names it, on all cores, instead of hanging */
+	{
+		mvc_fsck_options fo = MVC_FSCK_OPTIONS_INIT;
+		mvc_fsck_report *r = NULL;
+		char hex[GIT_OID_HEXSZ + 1];
+
+		fo.full = 1;
+		fo.threads = 2;
+		git_oid_tostr(hex, sizeof(hex), &id);
+		assert_ok(mvc_fsck(&r, f->repo, &fo));
+		assert_int_equal(r->count, 1);
+		assert_string_equal(r->problems[0].object, hex);
+		assert_int_equal(r->problems[0].chunk, 1);
+		assert_non_null(strstr(r->problems[0].message, "never ends"));
+		mvc_fsck_report_free(r);
+	}
 }
 
 int main(void)
