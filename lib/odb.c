@@ -328,14 +328,18 @@ int mvc__pack_chain_check(const unsigned char *idx, size_t idxlen, mvc_pack_read
 
 /* ---- the backend ---- */
 
-/* A pack and its index, both mapped (as libgit2 maps them: packs are
- * never changed in place, only added and deleted). */
+/* A pack and its index.  The index is mapped (as libgit2 maps it: packs
+ * are never changed in place, only added and deleted); the pack is not:
+ * the few bytes of entry headers a check needs are read with pread(), so
+ * that the pages of chunk data around them never count in the process's
+ * resident memory (a mapping of every pack made checkout's RSS grow by
+ * each version's pack along a chain of deltas). */
 typedef struct gpack {
 	char *name;               /* .idx path */
 	unsigned char *idx;
 	size_t idxlen;
-	unsigned char *pack;
-	size_t packlen;
+	char *packpath;
+	uint64_t packlen;
 	int seen;                 /* still there at the last scan */
 } gpack;
 
@@ -349,24 +353,53 @@ typedef struct guard {
 	size_t npacks, cap;
 } guard;
 
+typedef struct pack_file {
+	int fd;
+	uint64_t len;
+} pack_file;
+
 static size_t pack_pread(void *ctx, uint64_t off, unsigned char *buf, size_t n)
 {
-	const gpack *p = ctx;
+	const pack_file *f = ctx;
+	size_t got = 0;
 
-	if (off >= p->packlen)
+	if (off >= f->len)
 		return 0;
-	if (n > p->packlen - off)
-		n = (size_t)(p->packlen - off);
-	memcpy(buf, p->pack + off, n);
-	return n;
+	if (n > f->len - off)
+		n = (size_t)(f->len - off);
+	while (got < n) {
+		ssize_t r = pread(f->fd, buf + got, n - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+/* Check the chain of the entry at `off` of pack `p`; -1 with `why` set
+ * when it is damaged, or when the pack can no longer be opened. */
+static int pack_check_at(const gpack *p, uint64_t off, const char **why)
+{
+	pack_file f = { open(p->packpath, O_RDONLY | O_CLOEXEC), p->packlen };
+	int rc;
+
+	if (f.fd < 0) {
+		*why = "the pack cannot be opened";
+		return -1;
+	}
+	rc = mvc__pack_chain_check(p->idx, p->idxlen, pack_pread, &f, p->packlen, off, why);
+	close(f.fd);
+	return rc;
 }
 
 static void pack_close(gpack *p)
 {
 	if (p->idx)
 		munmap(p->idx, p->idxlen);
-	if (p->pack)
-		munmap(p->pack, p->packlen);
+	free(p->packpath);
 	free(p->name);
 	memset(p, 0, sizeof(*p));
 }
@@ -396,7 +429,7 @@ static void pack_add(guard *g, const char *idxpath)
 {
 	gpack p = { NULL, NULL, 0, NULL, 0, 1 };
 	size_t plen = strlen(idxpath);
-	char *packpath;
+	struct stat st;
 	uint32_t count;
 
 	for (size_t i = 0; i < g->npacks; i++)
@@ -414,18 +447,18 @@ static void pack_add(guard *g, const char *idxpath)
 		g->cap = nc;
 	}
 	if (!(p.idx = map_file(idxpath, &p.idxlen)) ||
-	    mvc__pack_idx_check(p.idx, p.idxlen, &count) < 0 || !(packpath = malloc(plen + 2))) {
+	    mvc__pack_idx_check(p.idx, p.idxlen, &count) < 0 || !(p.packpath = malloc(plen + 2))) {
 		pack_close(&p);
 		return;
 	}
-	memcpy(packpath, idxpath, plen - 4);
-	strcpy(packpath + plen - 4, ".pack");
-	p.pack = map_file(packpath, &p.packlen);
-	free(packpath);
-	if (!p.pack || !(p.name = strdup(idxpath))) {
+	memcpy(p.packpath, idxpath, plen - 4);
+	strcpy(p.packpath + plen - 4, ".pack");
+	if (stat(p.packpath, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    !(p.name = strdup(idxpath))) {
 		pack_close(&p);
 		return;
 	}
+	p.packlen = (uint64_t)st.st_size;
 	g->packs[g->npacks++] = p;
 }
 
@@ -498,8 +531,7 @@ static int packed_check(guard *g, const git_oid *oid)
 			if (off < 0)
 				continue;
 			found = 1;
-			if (mvc__pack_chain_check(p->idx, p->idxlen, pack_pread, p, p->packlen,
-			        (uint64_t)off, &why) < 0) {
+			if (pack_check_at(p, (uint64_t)off, &why) < 0) {
 				git_oid_tostr(hex, sizeof(hex), oid);
 				git_error_set(GIT_ERROR_ODB, "packed object %s in '%.*s.pack': %s", hex,
 				    (int)strlen(p->name) - 4, p->name, why);
@@ -684,8 +716,7 @@ static int guard_read_prefix(git_oid *out, void **data, size_t *len, git_object_
 			if (git_oid_ncmp(&id, prefix, hexlen))
 				continue;
 			off = idx_offset(p->idx, p->idxlen, n, k);
-			if (off != UINT64_MAX && mvc__pack_chain_check(p->idx, p->idxlen, pack_pread, p,
-			        p->packlen, off, &why) < 0) {
+			if (off != UINT64_MAX && pack_check_at(p, off, &why) < 0) {
 				git_oid_tostr(hex, sizeof(hex), &id);
 				git_error_set(GIT_ERROR_ODB, "packed object %s in '%.*s.pack': %s", hex,
 				    (int)strlen(p->name) - 4, p->name, why);
