@@ -100,7 +100,7 @@ void print_version_scores(mvc_repo *repo, mvc_version *v);
 json_t *version_scores_json(mvc_repo *repo, mvc_version *v);
 
 /*
- * Signing for the commands that write versions (cmd/sign.c): --sign,
+ * Signing for the commands that write versions (cmd/util_sign.c): --sign,
  * --key, --passphrase-fd and --passphrase-env, in each option table.
  */
 struct sign_opts {
@@ -126,7 +126,7 @@ int passphrase_read(char **out, size_t *len, unsigned long fd, const char *env);
 void passphrase_free(char *p);
 
 /*
- * Hooks (cmd/hook.c): run the store's hooks/<name> if it is executable,
+ * Hooks (cmd/util_hook.c): run the store's hooks/<name> if it is executable,
  * in the working directory, with MVC_COMMIT=<id> (when `id` is not NULL),
  * MVC_DIR, MVC_WORK_TREE and GIT_DIR set and its output on stderr.  The
  * hook's exit status; 0 when there is no hook; 128 + n for signal n; -1

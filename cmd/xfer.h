@@ -1,7 +1,7 @@
 #ifndef MVC_XFER_CMD_H
 #define MVC_XFER_CMD_H
 /*
- * Transfers (cmd/transport.c), shared by clone, fetch, pull and push:
+ * Transfers (cmd/util_transport.c), shared by clone, fetch, pull and push:
  * git's own command-line client does the network part.  See mvc-push(1)
  * for why it is git's client and not libgit2's.
  */

@@ -1,7 +1,7 @@
 /*
  * Remotes: their config, the refspecs that say what travels, the merge of
  * fetched score notes and the fast-forward of a pull.  The bytes travel
- * through git's own client (cmd/transport.c); this file decides what they
+ * through git's own client (cmd/util_transport.c); this file decides what they
  * are and what becomes of them once they are here.
  */
 #include <errno.h>

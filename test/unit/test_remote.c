@@ -2,7 +2,7 @@
  * Remotes (lib/remote.c): names and URLs, hiding secrets, the refspecs of
  * fetch, clone and push, the config, the union of notes line by line and
  * notes refs merged in a repository, and the fast-forward of a pull.  No
- * network: the transfers are git's (cmd/transport.c, test_remote.sh).
+ * network: the transfers are git's (cmd/util_transport.c, test_remote.sh).
  */
 #include "unit.h"
 #include "internal.h"
