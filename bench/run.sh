@@ -42,19 +42,20 @@ measure() {
 	CPU=$(awk '{printf "%.2f", $3 + $4}' "$dir/.time")
 }
 store_bytes() { du -sb "$1" | cut -f1; }
-row() { # scenario tool commit_s checkout_s growth raw rss_c rss_o commit_cpu checkout_cpu
+row() { # scenario tool commit_s checkout_s growth raw rss_c rss_o commit_cpu checkout_cpu [cp+sync_s]
 	pct=$(awk -v g="$5" -v r="$6" 'BEGIN { printf "%.2f", 100 * g / r }')
-	printf '%-22s %-5s %9s %9s %8s %8s %14s %8s%% %7s %7s\n' "$1" "$2" "$3" "$4" "$9" "${10}" "$5" "$pct" "$7" "$8"
-	echo "$1 $2 $3 $4 $5 $6 $7 $8" >>"$dir/results"
+	printf '%-22s %-5s %9s %9s %8s %8s %14s %8s%% %7s %7s %8s\n' "$1" "$2" "$3" "$4" "$9" "${10}" "$5" "$pct" "$7" "$8" "${11:-}"
+	echo "$1 $2 $3 $4 $5 $6 $7 $8 ${11:--}" >>"$dir/results"
 }
 
 gen() { # out, extra mkmodel args
 	out=$1; shift
 	"$mkmodel" --seed 42 --preset recsys --size "$size" "$@" "$out"
+	sync # no writeback of the generated model left to slow what is measured
 }
 
 header() {
-	printf '\n%-22s %-5s %9s %9s %8s %8s %14s %9s %7s %7s\n' scenario tool commit_s ckout_s cpuC_s cpuO_s growth_bytes "%raw" rssC_MB rssO_MB
+	printf '\n%-22s %-5s %9s %9s %8s %8s %14s %9s %7s %7s %8s\n' scenario tool commit_s ckout_s cpuC_s cpuO_s growth_bytes "%raw" rssC_MB rssO_MB cpsync_s
 }
 
 # Commit v1 (and then each later version) with a tool; checkout the last one.
@@ -104,9 +105,17 @@ run_tool() {
 		esac
 		cmp -s "$out" "$f" || { echo "bench: $tool $scen v$n: checkout differs" >&2; exit 1; }
 		rm -f "$repo/out.safetensors"
+		osecs=$SECS orss=$RSS_MB ocpu=$CPU cps=""
+		if [ "$tool" = mvc ]; then
+			# the checkout's yardstick, measured right beside it (the
+			# disk's speed at writeback varies from minute to minute)
+			measure sh -c "cp '$f' '$repo/cp.st' && sync"
+			cps=$SECS
+			rm -f "$repo/cp.st"
+		fi
 		label=$scen
 		[ $# -gt 1 ] && label="$scen v$n"
-		row "$label" "$tool" "$csecs" "$SECS" "$growth" "$raw" "$crss" "$RSS_MB" "$ccpu" "$CPU"
+		row "$label" "$tool" "$csecs" "$osecs" "$growth" "$raw" "$crss" "$orss" "$ccpu" "$ocpu" "$cps"
 	done
 	# the figures are kept; the disk is not
 	rm -rf "$repo"
@@ -120,7 +129,7 @@ bench_set() { # scenario files...
 echo "mvc bench: model size $size, $(nproc) cores, scratch $dir"
 echo "generating models..."
 gen "$dir/v1.st"
-raw=$(wc -c <"$dir/v1.st")
+raw=$(wc -c <"$dir/v1.st"); floor_raw=$raw
 cat "$dir/v1.st" >/dev/null
 measure cat "$dir/v1.st"; cat_s=$SECS
 measure b2sum "$dir/v1.st"; b2_s=$SECS
@@ -172,6 +181,7 @@ fi
 if want big; then
 	"$mkmodel" --seed 42 --preset recsys --size "$big" "$dir/big.st"
 	"$mkmodel" --seed 42 --preset recsys --size "$big" --version 2 --retrain 0.05 "$dir/big2.st"
+	sync
 	tools_save=$tools; tools=mvc
 	bench_set "big-$big" "$dir/big.st" "$dir/big2.st"
 	tools=$tools_save
@@ -180,17 +190,22 @@ fi
 
 echo
 echo "ratios (same run):"
-awk -v cat="$cat_s" -v b2="$b2_s" -v cp="$cp_s" -v raw="$raw" '
-	{ k = $1; for (i = 2; i <= NF - 7; i++) k = k " " $i
-	  tool = $(NF-6); c[k, tool] = $(NF-5); o[k, tool] = $(NF-4); g[k, tool] = $(NF-3); r[k, tool] = $(NF-2)
+awk -v cat="$cat_s" -v b2="$b2_s" -v cp="$cp_s" -v fraw="$floor_raw" '
+	# the floor was measured on the first model: scaled by size for others
+	function fl(t, bytes) { return (t > 0 ? t : 0.01) * bytes / fraw }
+	{ k = $1; for (i = 2; i <= NF - 8; i++) k = k " " $i
+	  tool = $(NF-7); c[k, tool] = $(NF-6); o[k, tool] = $(NF-5); g[k, tool] = $(NF-4); r[k, tool] = $(NF-3)
+	  if ($NF != "-") cps[k] = $NF
 	  keys[k] = 1 }
 	END {
 	  for (k in keys) if ((k, "mvc") in c) {
-	    line = sprintf("%-22s mvc commit %.2fx cat, %.3fx b2sum", k, c[k, "mvc"] / (cat > 0 ? cat : 0.01), c[k, "mvc"] / (b2 > 0 ? b2 : 0.01))
+	    ot = o[k, "mvc"] > 0 ? o[k, "mvc"] : 0.01
+	    cpr = r[k, "mvc"] / 1e6 / ((k in cps) && cps[k] > 0 ? cps[k] : fl(cp, r[k, "mvc"]))
+	    line = sprintf("%-22s mvc commit %.2fx cat, %.3fx b2sum", k, c[k, "mvc"] / fl(cat, r[k, "mvc"]), c[k, "mvc"] / fl(b2, r[k, "mvc"]))
 	    if ((k, "lfs") in c) line = line sprintf(", %.2fx lfs time (lfs/mvc %.2f)", c[k, "mvc"] / c[k, "lfs"], c[k, "lfs"] / c[k, "mvc"])
 	    if ((k, "git") in c) line = line sprintf(", %.2fx git time", c[k, "mvc"] / c[k, "git"])
-	    line = line sprintf("; checkout %.0f MB/s (cp+sync %.0f MB/s)", r[k, "mvc"] / 1e6 / (o[k, "mvc"] > 0 ? o[k, "mvc"] : 0.01), raw / 1e6 / cp)
-	    if ((k, "lfs") in o) line = line sprintf(", lfs checkout %.0f MB/s", r[k, "lfs"] / 1e6 / (o[k, "lfs"] > 0 ? o[k, "lfs"] : 0.01))
+	    line = line sprintf("; checkout %.0f MB/s = %.2f of cp+sync beside it (%.0f MB/s)", r[k, "mvc"] / 1e6 / ot, r[k, "mvc"] / 1e6 / ot / cpr, cpr)
+	    if ((k, "lfs") in o) line = line sprintf(", %.2fx lfs checkout speed (%.0f MB/s)", o[k, "lfs"] / ot, r[k, "lfs"] / 1e6 / (o[k, "lfs"] > 0 ? o[k, "lfs"] : 0.01))
 	    if ((k, "lfs") in g && g[k, "lfs"] > 0) line = line sprintf("; growth %.3f of lfs", g[k, "mvc"] / g[k, "lfs"])
 	    print line
 	  }
