@@ -1,4 +1,5 @@
 /* mvc checkout: rebuild files from their chunks, verified, atomically. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -6,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "scan.h"
 #include "pool.h"
@@ -251,12 +254,46 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
+/*
+ * A checkout killed while it wrote leaves its temporary file behind
+ * (.NAME.mvc-XXXXXX beside NAME), as large as the model.  Every writer
+ * holds an flock on its own temporary file until it is renamed; one that
+ * nobody holds and that has not changed for two seconds belongs to a
+ * writer that died, and the next checkout of NAME removes it.
+ */
+static void sweep_dead_temps(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t blen = strlen(base);
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		struct stat st;
+		int fd;
+
+		if (n[0] != '.' || strncmp(n + 1, base, blen) || strncmp(n + 1 + blen, ".mvc-", 5) ||
+		    strlen(n + 1 + blen + 5) != 6)
+			continue;
+		if ((fd = openat(dirfd(d), n, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= 2 &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dirfd(d), n, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 /* Write a stored file to `dest` through a temporary file and a rename. */
 static int materialise(git_repository *git, const git_tree *ftree, const mvc_manifest *m,
                        const char *path, const char *dest, const mvc_checkout_options *opts,
                        uint64_t *done, uint64_t total)
 {
-	char *d1 = mvc__strdup(dest), *d2 = mvc__strdup(dest);
+	char *d1 = mvc__strdup(dest), *d2 = mvc__strdup(dest), *dn, *bn;
 	mvc_buf tmp = MVC_BUF_INIT;
 	writer w;
 	struct stat st;
@@ -273,12 +310,16 @@ static int materialise(git_repository *git, const git_tree *ftree, const mvc_man
 		error = MVC_ENOMEM;
 		goto done;
 	}
-	if ((error = mvc_buf_printf(&tmp, "%s/.%s.mvc-XXXXXX", dirname(d1), basename(d2))) < 0)
+	dn = dirname(d1);
+	bn = basename(d2);
+	if ((error = mvc_buf_printf(&tmp, "%s/.%s.mvc-XXXXXX", dn, bn)) < 0)
 		goto done;
+	sweep_dead_temps(dn, bn);
 	if ((w.fd = mkostemp(tmp.ptr, O_CLOEXEC)) < 0) {
 		error = mvc__err_sys("cannot create a temporary file for '%s'", dest);
 		goto done;
 	}
+	flock(w.fd, LOCK_EX); /* ours while it is written: see sweep_dead_temps */
 	if ((error = write_file(&w, git, ftree, m, path)) < 0 || (error = out_flush(&w)) < 0)
 		goto fail;
 	if (stat(dest, &st) == 0) {
