@@ -30,8 +30,17 @@ double mvc__median_sorted(const double *v, size_t n)
 {
 	if (n % 2)
 		return v[n / 2];
-	/* in extended precision: a + b cannot overflow, and the halving is exact */
-	return (double)(((long double)v[n / 2 - 1] + (long double)v[n / 2]) / 2);
+	double a = v[n / 2 - 1], b = v[n / 2];
+
+	/*
+	 * Without overflow, in plain double arithmetic (long double is no
+	 * wider under valgrind, nor on every machine): a + b cannot overflow
+	 * when the signs differ or both are small; otherwise each half is
+	 * exact and their sum is rounded once, as (a + b) / 2 would be.
+	 */
+	if ((a < 0) != (b < 0) || (fabs(a) < 1 && fabs(b) < 1))
+		return (a + b) / 2;
+	return a / 2 + b / 2;
 }
 
 double mvc__trimmed_mean_sorted(const double *v, size_t n, size_t k)
