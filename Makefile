@@ -4,6 +4,7 @@
 #   make check      install missing Debian packages, build, run every test
 #   make demo       install, build, run the built-in retraining story
 #   make check-asan the tests under AddressSanitizer + UBSan
+#   make check-valgrind  the tests with every mvc process under valgrind memcheck
 #   make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_TIME=120 runs them
 #   make bench      benchmarks against git and git-lfs (never part of check)
 #   make bench-score  mvc score's retrieval users/s beside OpenBLAS sgemm (never part of check)
@@ -101,6 +102,14 @@ check-asan: deps
 	    MVC_TEST_CFLAGS="-fsanitize=address,undefined" \
 	    MVC_BUILD=$(abspath build-asan) sh test/run.sh
 
+# Every unit test and every mvc the CLI tests run, under memcheck: an error
+# or a leak (definite, indirect or possible) in any process fails the run.
+# Slow (an hour or more on two cores): outside `make check` and CI.
+check-valgrind: deps
+	@sh .ci/deps valgrind
+	@$(MAKE) --no-print-directory test-build
+	@MVC_VALGRIND=1 MVC_BUILD=$(abspath $(BUILD)) sh test/run.sh
+
 # libFuzzer targets for every parser of untrusted bytes, with ASan and
 # UBSan, in build-fuzz/fuzz/; fuzz-run runs each for FUZZ_TIME seconds in
 # turn on its seeds (test/fuzz/<name>/), growing build-fuzz/corpus/.
@@ -157,6 +166,6 @@ clean:
 bench-score: all $(BUILD)/tools/mkmodel
 	@MVC_BUILD=$(abspath $(BUILD)) sh bench/score.sh
 
-.PHONY: all deps check test-build test-run check-asan fuzz fuzz-run demo bench bench-score install clean
+.PHONY: all deps check test-build test-run check-asan check-valgrind fuzz fuzz-run demo bench bench-score install clean
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
