@@ -340,6 +340,7 @@ typedef struct gpack {
 	size_t idxlen;
 	char *packpath;
 	uint64_t packlen;
+	int fd;                   /* the pack, opened at its first check; -1 */
 	int seen;                 /* still there at the last scan */
 } gpack;
 
@@ -353,55 +354,51 @@ typedef struct guard {
 	size_t npacks, cap;
 } guard;
 
-typedef struct pack_file {
-	int fd;
-	uint64_t len;
-} pack_file;
-
 static size_t pack_pread(void *ctx, uint64_t off, unsigned char *buf, size_t n)
 {
-	const pack_file *f = ctx;
-	size_t got = 0;
+	const gpack *p = ctx;
 
-	if (off >= f->len)
+	if (off >= p->packlen)
 		return 0;
-	if (n > f->len - off)
-		n = (size_t)(f->len - off);
-	while (got < n) {
-		ssize_t r = pread(f->fd, buf + got, n - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	return got;
+	if (n > p->packlen - off)
+		n = (size_t)(p->packlen - off);
+	return mvc_read_at(p->fd, buf, n, off, p->packpath) < 0 ? 0 : n;
 }
 
-/* Check the chain of the entry at `off` of pack `p`; -1 with `why` set
- * when it is damaged, or when the pack can no longer be opened. */
-static int pack_check_at(const gpack *p, uint64_t off, const char **why)
+/*
+ * Check the chain of the entry at `off` of pack `p`; -1 with `why` set
+ * when it is damaged, or when the pack cannot be opened.  The pack stays
+ * open for the next read; when descriptors run out, every pack of the
+ * guard is closed and the open tried again.  Called with the lock held.
+ */
+static int pack_check_at(guard *g, gpack *p, uint64_t off, const char **why)
 {
-	pack_file f = { open(p->packpath, O_RDONLY | O_CLOEXEC), p->packlen };
-	int rc;
-
-	if (f.fd < 0) {
+	if (p->fd < 0 && (p->fd = open(p->packpath, O_RDONLY | O_CLOEXEC)) < 0 &&
+	    (errno == EMFILE || errno == ENFILE)) {
+		for (size_t i = 0; i < g->npacks; i++)
+			if (g->packs[i].fd >= 0) {
+				close(g->packs[i].fd);
+				g->packs[i].fd = -1;
+			}
+		p->fd = open(p->packpath, O_RDONLY | O_CLOEXEC);
+	}
+	if (p->fd < 0) {
 		*why = "the pack cannot be opened";
 		return -1;
 	}
-	rc = mvc__pack_chain_check(p->idx, p->idxlen, pack_pread, &f, p->packlen, off, why);
-	close(f.fd);
-	return rc;
+	return mvc__pack_chain_check(p->idx, p->idxlen, pack_pread, p, p->packlen, off, why);
 }
 
 static void pack_close(gpack *p)
 {
+	if (p->fd >= 0)
+		close(p->fd);
 	if (p->idx)
 		munmap(p->idx, p->idxlen);
 	free(p->packpath);
 	free(p->name);
 	memset(p, 0, sizeof(*p));
+	p->fd = -1;
 }
 
 /* The whole file, mapped read-only; NULL if it cannot be. */
@@ -427,7 +424,7 @@ static unsigned char *map_file(const char *path, size_t *len)
  * (libgit2 then reads or refuses it on its own terms). */
 static void pack_add(guard *g, const char *idxpath)
 {
-	gpack p = { NULL, NULL, 0, NULL, 0, 1 };
+	gpack p = { NULL, NULL, 0, NULL, 0, -1, 1 };
 	size_t plen = strlen(idxpath);
 	struct stat st;
 	uint32_t count;
@@ -531,7 +528,7 @@ static int packed_check(guard *g, const git_oid *oid)
 			if (off < 0)
 				continue;
 			found = 1;
-			if (pack_check_at(p, (uint64_t)off, &why) < 0) {
+			if (pack_check_at(g, p, (uint64_t)off, &why) < 0) {
 				git_oid_tostr(hex, sizeof(hex), oid);
 				git_error_set(GIT_ERROR_ODB, "packed object %s in '%.*s.pack': %s", hex,
 				    (int)strlen(p->name) - 4, p->name, why);
@@ -716,7 +713,7 @@ static int guard_read_prefix(git_oid *out, void **data, size_t *len, git_object_
 			if (git_oid_ncmp(&id, prefix, hexlen))
 				continue;
 			off = idx_offset(p->idx, p->idxlen, n, k);
-			if (off != UINT64_MAX && pack_check_at(p, off, &why) < 0) {
+			if (off != UINT64_MAX && pack_check_at(g, p, off, &why) < 0) {
 				git_oid_tostr(hex, sizeof(hex), &id);
 				git_error_set(GIT_ERROR_ODB, "packed object %s in '%.*s.pack': %s", hex,
 				    (int)strlen(p->name) - 4, p->name, why);
