@@ -11,7 +11,7 @@ src=$(pwd)
 build=${MVC_BUILD:-$src/build}
 pass=0 fail=0 skip=0 failed=""
 log=$(mktemp -d "${TMPDIR:-/tmp}/mvc-test-log.XXXXXX")
-vg=""
+vg="" wrap=""
 if [ -n "${MVC_VALGRIND:-}" ]; then
 	# A shadow of the build directory whose mvc runs under memcheck, so
 	# that tests finding tools beside $MVC still find them.  Each process
@@ -26,6 +26,7 @@ if [ -n "${MVC_VALGRIND:-}" ]; then
 --num-callers=30 --log-file=$vg/logs/%p.log"
 	printf '#!/bin/sh\nexec %s %s "$@"\n' "$vgcmd" "$build/mvc" >"$vg/build/mvc"
 	chmod +x "$vg/build/mvc"
+	wrap=$vgcmd
 fi
 
 run_one() { # name, command...
@@ -55,11 +56,8 @@ for t in "$build"/test/test_*; do
 	[ -x "$t" ] || continue
 	case "$(basename "$t")" in *.o|*.d) continue ;; esac
 	[ -n "${TESTS:-}" ] && case "$t" in *$TESTS*) ;; *) continue ;; esac
-	if [ -n "$vg" ]; then
-		run_one "$(basename "$t")" sh -c "exec $vgcmd \"\$0\"" "$t"
-	else
-		run_one "$(basename "$t")" "$t"
-	fi
+	# shellcheck disable=SC2086 # $wrap: valgrind and its options, or nothing
+	run_one "$(basename "$t")" $wrap "$t"
 done
 [ -n "$vg" ] && build="$vg/build"
 for t in "$src"/test/cli/test_*.sh; do
